@@ -1,0 +1,1 @@
+"""The pmcore command line (installed as the package ``pmcore.cli``)."""

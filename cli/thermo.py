@@ -1,0 +1,3 @@
+"""Placeholder: commands of this CLI area are added by their module."""
+
+commands: list = []
