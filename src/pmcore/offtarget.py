@@ -1,0 +1,513 @@
+"""gRNA off-target search: planning, parallel execution, hit rendering.
+
+Semantics (Cas-OFFinder 2.4 / 3 compatible, see README "Search semantics"):
+
+* A site is a window of ``W = L + P`` genome bases (protospacer + PAM, PAM on the 3' or 5'
+  side) on either strand. Pattern letters constrain the PAM exactly; a genome letter other
+  than A/C/G/T passes a degenerate pattern code (N, R, V, ...) and fails a fixed base.
+* Query letters count mismatches: a genome base outside the letter's IUPAC set is a
+  mismatch; a non-ACGT genome letter is a mismatch against a fixed query base and not
+  against a degenerate one; query ``N`` never counts.
+* Bulges (one type per site, size 1..max): a DNA bulge of size b inserts b genome bases
+  after distal-order guide position j-1 (j = 1..L; j = L puts them between protospacer
+  and PAM); an RNA bulge of size b skips guide positions j..j+b-1 (j = 0..L-1-b).
+  Distal order counts from the PAM-distal end of the protospacer (the guide's 5' end for
+  a 3' PAM, its 3' end for a 5' PAM).
+* By default each distinct (site, strand, bulge type, bulge size) is reported once, with
+  its fewest mismatches; ties go to the most PAM-distal bulge placement. With
+  ``all_placements`` every placement is reported, as Cas-OFFinder 3 prints them.
+
+The kernel (``_kernels/scan.pyx``) gets everything as bit masks built here.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from . import kernels
+from .errors import InputError, KernelError
+from .nucleases import IUPAC, code_mask, complement_code
+from .tables import HITS_SCHEMA
+
+if kernels.IMPLEMENTATION == "cython":
+    from ._kernels import scan as _scan
+else:  # pragma: no cover - exercised with PMCORE_IMPLEMENTATION=python
+    from ._kernels import scan_py as _scan
+
+MAX_MISMATCHES = 8
+MAX_BULGE = 3
+CHUNK_BASES = 1 << 22
+OUT_CAPACITY = 1 << 18
+BULGE_NAMES = {0: "X", 1: "DNA", 2: "RNA"}
+
+# query word slots, as in scan.pyx
+QW_HI, QW_LO, QW_CARE, QW_A, QW_C, QW_G, QW_T, QW_DEG, QW_N = range(9)
+
+
+@dataclass
+class Query:
+    """One guide (or Cas-OFFinder query) to search for."""
+
+    id: str
+    spacer: str  # IUPAC letters, PAM-distal..PAM-proximal in 5'->3' guide order
+    max_mismatches: int
+    pam_query: str = ""  # query letters over the PAM (Cas-OFFinder mode; usually all N)
+
+
+@dataclass
+class SiteLayout:
+    """Geometry shared by the queries of one search group."""
+
+    spacer_len: int
+    pam: str  # pattern letters over the PAM, 5'->3' on the guide's strand
+    pam_side: int  # 3 or 5
+    max_dna: int = 0
+    max_rna: int = 0
+    extra_constraints: tuple = ()  # (window position, IUPAC code) outside the PAM
+
+    @property
+    def pam_len(self) -> int:
+        return len(self.pam)
+
+    @property
+    def width(self) -> int:
+        return self.spacer_len + self.pam_len
+
+    @property
+    def proto_start(self) -> int:
+        return 0 if self.pam_side == 3 else self.pam_len
+
+    @property
+    def max_shift(self) -> int:
+        return max(self.max_dna, self.max_rna)
+
+    def guide_window(self, q: Query) -> str:
+        """Query letters over the whole window, guide-strand order."""
+        pam_q = q.pam_query or "N" * self.pam_len
+        return q.spacer + pam_q if self.pam_side == 3 else pam_q + q.spacer
+
+    def pattern_window(self) -> str:
+        w = ["N"] * self.width
+        pam_off = self.spacer_len if self.pam_side == 3 else 0
+        for i, c in enumerate(self.pam):
+            w[pam_off + i] = c
+        for pos, c in self.extra_constraints:
+            w[pos] = c
+        return "".join(w)
+
+    def guide_pos(self, u: int) -> int:
+        """Window position (guide-strand order) of distal-order protospacer position u."""
+        return u if self.pam_side == 3 else self.width - 1 - u
+
+
+# --------------------------------------------------------------------------- planning
+def _strand_bit(layout: SiteLayout, strand: int, guide_strand_pos: int) -> int:
+    return guide_strand_pos if strand == 0 else layout.width - 1 - guide_strand_pos
+
+
+def _pam_rows(layout: SiteLayout, strand: int) -> np.ndarray:
+    rows = []
+    for pos, code in enumerate(layout.pattern_window()):
+        if code == "N":
+            continue
+        if strand == 1:
+            code = complement_code(code)
+        rows.append((_strand_bit(layout, strand, pos), code_mask(code), int(len(IUPAC[code]) > 1)))
+    if not rows:  # no constraint at all: every position is a candidate
+        rows.append((0, 15, 1))
+    return np.array(rows, dtype=np.int32).reshape(-1, 3)
+
+
+def _query_words(layout: SiteLayout, q: Query) -> tuple[np.ndarray, bool]:
+    words = np.zeros((2, 9), dtype=np.uint64)
+    general = False
+    window = layout.guide_window(q)
+    for strand in (0, 1):
+        w = [0] * 9
+        for pos, code in enumerate(window):
+            if code == "N":
+                continue
+            if strand == 1:
+                code = complement_code(code)
+            bit = 1 << _strand_bit(layout, strand, pos)
+            w[QW_CARE] |= bit
+            allowed = IUPAC[code]
+            if len(allowed) > 1:
+                general = True
+                w[QW_DEG] |= bit
+            else:
+                b = "ACGT".index(allowed)
+                if b & 2:
+                    w[QW_HI] |= bit
+                if b & 1:
+                    w[QW_LO] |= bit
+            for base, slot in zip("ACGT", (QW_A, QW_C, QW_G, QW_T)):
+                if base in allowed:
+                    w[slot] |= bit
+        words[strand] = w
+    return words, general
+
+
+@dataclass
+class _Plan:
+    layout: SiteLayout
+    pam_f: np.ndarray
+    pam_r: np.ndarray
+    groups: np.ndarray
+    vmasks: np.ndarray
+    vpos: np.ndarray
+    # per group: (strand, type, size) -> site extent relative to the anchor
+    extents: dict = field(default_factory=dict)
+
+
+def plan_layout(layout: SiteLayout) -> _Plan:
+    """Bit masks for the kernel: PAM constraints, bulge variant groups and extents."""
+    W, L, P = layout.width, layout.spacer_len, layout.pam_len
+    if W + 2 * layout.max_shift > 64:
+        raise InputError(f"site of {W} nt with bulges up to {layout.max_shift} does not fit "
+                         "the 64-base window of the kernel")
+    full = 0
+    proto_bits = {}
+    groups, vmasks, vpos = [], [], []
+    extents = {}
+    for strand in (0, 1):
+        bits = [1 << _strand_bit(layout, strand, layout.guide_pos(u)) for u in range(L)]
+        proto_bits[strand] = bits
+        full = (1 << W) - 1
+        # the rest of the window (PAM region) is always compared unshifted
+        outside = full & ~sum(bits)
+        distal_left = (layout.pam_side == 3) == (strand == 0)
+        extents[(strand, 0, 0)] = (0, W)
+        groups.append((strand, 0, 0, 0, len(vmasks), len(vmasks), 0, W, 0))
+        for btype, bmax in ((1, layout.max_dna), (2, layout.max_rna)):
+            for b in range(1, bmax + 1):
+                if btype == 1:
+                    shift = -b if distal_left else b
+                    ext = (-b, W) if distal_left else (0, W + b)
+                    js = range(1, L + 1)
+                else:
+                    shift = b if distal_left else -b
+                    ext = (b, W) if distal_left else (0, W - b)
+                    js = range(0, L - b)
+                v0 = len(vmasks)
+                for j in js:
+                    shifted = sum(bits[:j])
+                    kept = sum(bits[j:]) if btype == 1 else sum(bits[j + b:])
+                    vmasks.append((shifted, kept | outside, full))
+                    vpos.append(j)
+                if len(vmasks) == v0:
+                    continue
+                extents[(strand, btype, b)] = ext
+                groups.append((strand, btype, b, shift, v0, len(vmasks), ext[0], ext[1],
+                               b if btype == 2 else 0))
+    return _Plan(
+        layout=layout,
+        pam_f=_pam_rows(layout, 0),
+        pam_r=_pam_rows(layout, 1),
+        groups=np.array(groups, dtype=np.int32).reshape(-1, 9),
+        vmasks=np.array(vmasks, dtype=np.uint64).reshape(-1, 3),
+        vpos=np.array(vpos, dtype=np.int32),
+        extents=extents,
+    )
+
+
+# --------------------------------------------------------------------------- execution
+@dataclass
+class RawHits:
+    """Kernel output of one task: columns, one row per hit."""
+
+    query: np.ndarray
+    anchor: np.ndarray
+    strand: np.ndarray
+    btype: np.ndarray
+    bsize: np.ndarray
+    bpos: np.ndarray
+    mm: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list["RawHits"]) -> "RawHits":
+        if not parts:
+            return cls(*(np.zeros(0, dt) for dt in (np.int32, np.int64, np.int8, np.int8,
+                                                    np.int8, np.int8, np.int8)))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                     ("query", "anchor", "strand", "btype", "bsize", "bpos", "mm")))
+
+    def __len__(self) -> int:
+        return int(self.query.size)
+
+    def take(self, idx) -> "RawHits":
+        return RawHits(*(getattr(self, f)[idx] for f in
+                         ("query", "anchor", "strand", "btype", "bsize", "bpos", "mm")))
+
+
+def scan_task(store, contig, lo, hi, plan: _Plan, qwords, qgeneral, qmax,
+              all_placements: bool, capacity: int = OUT_CAPACITY) -> RawHits:
+    """Run the kernel over anchors ``[lo, hi)`` (global positions) of one contig."""
+    per_anchor = len(qmax) * (len(plan.groups) + (len(plan.vmasks) if all_placements else 0)) + 1
+    capacity = max(capacity, 4 * per_anchor)
+    parts = []
+    cstart, cend = contig.offset, contig.offset + contig.length
+    pos = lo
+    while pos < hi:
+        out = [np.empty(capacity, dt) for dt in (np.int32, np.int64, np.int8, np.int8, np.int8,
+                                                 np.int8, np.int8)]
+        n, nxt = _scan.scan_range(store.blocks, pos, hi, cstart, cend, plan.layout.width,
+                                  plan.layout.max_shift, plan.pam_f, plan.pam_r, qwords,
+                                  qgeneral, qmax, plan.groups, plan.vmasks, plan.vpos,
+                                  all_placements, *out)
+        if nxt <= pos and n == 0:
+            raise KernelError("scan_range", "no progress (output buffer too small)")
+        parts.append(RawHits(*(a[:n].copy() for a in out)))
+        pos = nxt
+    return RawHits.concat(parts)
+
+
+class OffTargetSearch:
+    """Search a genome store for the sites of many queries sharing one site layout.
+
+    Parameters
+    ----------
+    store : GenomeStore
+    queries : list of Query (all with ``layout.spacer_len`` letters)
+    layout : SiteLayout
+    threads : int
+        Worker threads (the kernel releases the GIL).
+    max_hits_per_guide : int or None
+        Keep at most this many hits per query (in genome order); the query is then
+        marked truncated and no longer searched.
+    all_placements : bool
+        Report every bulge placement instead of the best per site.
+    """
+
+    def __init__(self, store, queries, layout: SiteLayout, *, threads: int = 1,
+                 max_hits_per_guide=None, all_placements: bool = False,
+                 chunk_bases: int = CHUNK_BASES, query_batch: int = 256, progress=None):
+        if not queries:
+            raise InputError("no queries to search")
+        for q in queries:
+            if len(q.spacer) != layout.spacer_len:
+                raise InputError(f"query length {len(q.spacer)} differs from the group's "
+                                 f"{layout.spacer_len}", record=q.id)
+            if not 0 <= q.max_mismatches <= MAX_MISMATCHES:
+                raise InputError(f"mismatch limit {q.max_mismatches} outside 0-{MAX_MISMATCHES}",
+                                 record=q.id)
+        self.store = store
+        self.queries = list(queries)
+        self.layout = layout
+        self.plan = plan_layout(layout)
+        self.threads = max(1, int(threads))
+        self.max_hits = max_hits_per_guide
+        self.all_placements = all_placements
+        self.chunk_bases = chunk_bases
+        self.query_batch = query_batch
+        self.progress = progress
+        words = [_query_words(layout, q) for q in self.queries]
+        self.qwords = np.ascontiguousarray(np.stack([w for w, _ in words]))
+        self.qgeneral = np.array([g for _, g in words], dtype=np.uint8)
+        self.qmax = np.array([q.max_mismatches for q in self.queries], dtype=np.int32)
+        self.hit_counts = np.zeros(len(self.queries), dtype=np.int64)
+        self.truncated = np.zeros(len(self.queries), dtype=bool)
+        self._lock = threading.Lock()
+
+    def _tasks(self):
+        W, B = self.layout.width, self.layout.max_shift
+        for contig in self.store.contigs:
+            if contig.length == 0:
+                continue
+            # anchors whose smallest possible site could still lie in the contig
+            lo = contig.offset - B
+            hi = contig.offset + contig.length - W + B + 1
+            for start in range(lo, hi, self.chunk_bases):
+                for q0 in range(0, len(self.queries), self.query_batch):
+                    yield contig, start, min(hi, start + self.chunk_bases), q0
+
+    def _run(self, contig, lo, hi, q0):
+        with self._lock:
+            active = np.flatnonzero(~self.truncated[q0:q0 + self.query_batch]) + q0
+        if active.size == 0:
+            return contig, lo, hi, None, active
+        raw = scan_task(self.store, contig, lo, hi, self.plan, self.qwords[active],
+                        self.qgeneral[active], self.qmax[active], self.all_placements)
+        raw.query = active[raw.query].astype(np.int32)
+        return contig, lo, hi, raw, active
+
+    def raw_batches(self):
+        """Yield ``(contig, RawHits)`` in genome order; applies the per-guide cap."""
+        total = sum(max(0, c.length) for c in self.store.contigs) * max(
+            1, (len(self.queries) + self.query_batch - 1) // self.query_batch)
+        done = 0
+        with cf.ThreadPoolExecutor(max_workers=self.threads) as pool:
+            pending = deque()
+            tasks = self._tasks()
+            for task in tasks:
+                pending.append(pool.submit(self._run, *task))
+                if len(pending) >= 2 * self.threads:
+                    break
+            while pending:
+                contig, lo, hi, raw, _ = pending.popleft().result()
+                nxt = next(tasks, None)
+                if nxt is not None:
+                    pending.append(pool.submit(self._run, *nxt))
+                done += max(0, min(hi, contig.offset + contig.length) - max(lo, contig.offset))
+                if self.progress is not None:
+                    self.progress(done, total)
+                if raw is None or len(raw) == 0:
+                    continue
+                raw = self._apply_cap(raw)
+                if len(raw):
+                    yield contig, raw
+
+    def _apply_cap(self, raw: RawHits) -> RawHits:
+        with self._lock:
+            counts = np.bincount(raw.query, minlength=len(self.queries))
+            if self.max_hits is None:
+                self.hit_counts += counts
+                return raw
+            keep = np.ones(len(raw), dtype=bool)
+            # rank of each hit among its query's hits in this batch (batch is in order)
+            order = np.argsort(raw.query, kind="stable")
+            qs = raw.query[order]
+            first = np.searchsorted(qs, qs, side="left")
+            rank = np.empty(len(raw), dtype=np.int64)
+            rank[order] = np.arange(len(raw)) - first
+            room = self.max_hits - self.hit_counts[raw.query]
+            keep = rank < room
+            kept = np.bincount(raw.query[keep], minlength=len(self.queries))
+            over = counts > kept
+            self.truncated |= over | (self.truncated & (counts > 0))
+            self.hit_counts += kept
+            return raw.take(np.flatnonzero(keep))
+
+    def batches(self):
+        """Yield Arrow record batches (``HITS_SCHEMA``) in genome order."""
+        for contig, raw in self.raw_batches():
+            yield render_hits(self.store, contig, raw, self.queries, self.plan)
+
+    def guide_status(self) -> pa.Table:
+        from .tables import GUIDE_STATUS_SCHEMA
+
+        return pa.table({
+            "query_id": [q.id for q in self.queries],
+            "guide": [q.spacer for q in self.queries],
+            "n_hits": self.hit_counts.tolist(),
+            "truncated": self.truncated.tolist(),
+        }, schema=GUIDE_STATUS_SCHEMA)
+
+
+# --------------------------------------------------------------------------- rendering
+def is_mismatch(query_code: str, genome_letter: str) -> bool:
+    """Cas-OFFinder's comparison of one query letter with one (upper-case) genome letter."""
+    if query_code == "N":
+        return False
+    allowed = IUPAC[query_code]
+    if genome_letter in "ACGT":
+        return genome_letter not in allowed
+    return len(allowed) == 1
+
+
+_COMP = str.maketrans("ACGTRYSWKMBDHVNacgtryswkmbdhvn", "TGCAYRSWMKVHDBNtgcayrswmkvhdbn")
+
+
+def align_site(layout: SiteLayout, q: Query, genome: str, btype: int, bsize: int, bpos: int):
+    """Aligned (guide, site) strings in guide-strand order for one hit.
+
+    ``genome`` is the site's genome letters on the guide's strand (upper case).
+    Returns (aligned_guide, aligned_site_with_lowercase_mismatches, pam, mismatches).
+    """
+    P = layout.pam_len
+    window = layout.guide_window(q)
+    if layout.pam_side == 3:
+        pq, pamq = window[:layout.spacer_len], window[layout.spacer_len:]
+        pg, pamg = genome[:len(genome) - P], genome[len(genome) - P:]
+    else:
+        pamq, pq = window[:P], window[P:]
+        pamg, pg = genome[:P], genome[P:]
+        pq, pg = pq[::-1], pg[::-1]
+    if btype == 1:
+        pq = pq[:bpos] + "-" * bsize + pq[bpos:]
+    elif btype == 2:
+        pg = pg[:bpos] + "-" * bsize + pg[bpos:]
+    cols = []
+    mm = 0
+    for a, g in zip(pq, pg):
+        if a != "-" and g != "-" and is_mismatch(a, g):
+            cols.append(g.lower())
+            mm += 1
+        else:
+            cols.append(g)
+    ag = "".join(cols)
+    pam_cols = []
+    for a, g in zip(pamq, pamg):
+        if is_mismatch(a, g):
+            pam_cols.append(g.lower())
+            mm += 1
+        else:
+            pam_cols.append(g)
+    pam_site = "".join(pam_cols)
+    if layout.pam_side == 3:
+        return pq + layout.pam, ag + pam_site, pamg, mm
+    return layout.pam + pq[::-1], pam_site + ag[::-1], pamg, mm
+
+
+def render_hits(store, contig, raw: RawHits, queries, plan: _Plan) -> pa.RecordBatch:
+    """Strings and coordinates of the hits of one task, as an Arrow record batch."""
+    layout = plan.layout
+    n = len(raw)
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    aligned_guides, sites, pams, soft = [], [], [], np.zeros(n, dtype=bool)
+    for i in range(n):
+        strand = int(raw.strand[i])
+        btype, bsize = int(raw.btype[i]), int(raw.bsize[i])
+        lo, hi = plan.extents[(strand, btype, bsize)]
+        g0 = int(raw.anchor[i]) + lo
+        g1 = int(raw.anchor[i]) + hi
+        text = store.fetch_global(g0, g1 - g0, soft=True)
+        soft[i] = text != text.upper()
+        text = text.upper()
+        if strand == 1:
+            text = text.translate(_COMP)[::-1]
+        q = queries[int(raw.query[i])]
+        ag, site, pam, mm = align_site(layout, q, text, btype, bsize, int(raw.bpos[i]))
+        if mm != int(raw.mm[i]):
+            raise KernelError("scan_range", f"mismatch count {int(raw.mm[i])} disagrees with "
+                              f"the rendered alignment ({mm}) for {q.id} at {g0}")
+        aligned_guides.append(ag)
+        sites.append(site)
+        pams.append(pam)
+        starts[i] = g0 - contig.offset
+        ends[i] = g1 - contig.offset
+    btypes = raw.btype.astype(np.int8)
+    return pa.RecordBatch.from_arrays([
+        pa.array([queries[int(i)].id for i in raw.query], pa.string()),
+        pa.array([queries[int(i)].spacer for i in raw.query], pa.string()),
+        pa.array([contig.name] * n, pa.string()),
+        pa.array(starts, pa.int64()),
+        pa.array(ends, pa.int64()),
+        pa.array(np.where(raw.strand == 0, "+", "-").tolist(), pa.string()),
+        pa.array(aligned_guides, pa.string()),
+        pa.array(sites, pa.string()),
+        pa.array(pams, pa.string()),
+        pa.array(raw.mm, pa.int8()),
+        pa.array([BULGE_NAMES[int(t)] for t in btypes], pa.string()),
+        pa.array(raw.bsize, pa.int8()),
+        pa.array(raw.bpos, pa.int8()),
+        pa.array(np.where(btypes == 1, raw.bsize, 0).astype(np.int8), pa.int8()),
+        pa.array(np.where(btypes == 2, raw.bsize, 0).astype(np.int8), pa.int8()),
+        pa.array(soft, pa.bool_()),
+    ], schema=HITS_SCHEMA)
+
+
+def default_threads() -> int:
+    env = os.environ.get("PMCORE_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))

@@ -1,0 +1,89 @@
+"""Slow, obviously correct off-target search used as the oracle in tests.
+
+It follows the Cas-OFFinder model literally: every bulge placement becomes its own
+pattern/query pair (N's inserted for DNA bulges, letters deleted for RNA bulges), and each
+pair is compared letter by letter at every genome position on both strands.
+"""
+
+from __future__ import annotations
+
+SETS = {
+    "A": "A", "C": "C", "G": "G", "T": "T", "R": "AG", "Y": "CT", "S": "CG", "W": "AT",
+    "K": "GT", "M": "AC", "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT",
+}
+COMP = {"A": "T", "C": "G", "G": "C", "T": "A", "R": "Y", "Y": "R", "S": "S", "W": "W",
+        "K": "M", "M": "K", "B": "V", "V": "B", "D": "H", "H": "D", "N": "N"}
+
+
+def revcomp(s: str) -> str:
+    return "".join(COMP[c] for c in reversed(s))
+
+
+def rejects(code: str, letter: str) -> bool:
+    """Does IUPAC ``code`` reject genome ``letter`` (Cas-OFFinder rules)?"""
+    if code == "N":
+        return False
+    if len(SETS[code]) == 1:
+        return letter != code
+    return letter in "ACGT" and letter not in SETS[code]
+
+
+def variants(pattern: str, query: str, spacer_len: int, pam_side: int, max_dna: int,
+             max_rna: int):
+    """(type, size, pos, pattern, query) for the plain site and every bulge placement."""
+    W = len(pattern)
+    L = spacer_len
+    out = [(0, 0, -1, pattern, query)]
+
+    def cut(u):  # string index at which distal-order position u starts
+        return u if pam_side == 3 else W - u
+
+    for b in range(1, max_dna + 1):
+        for j in range(1, L + 1):
+            i = cut(j)
+            ins = lambda s: s[:i] + "N" * b + s[i:]  # noqa: E731
+            out.append((1, b, j, ins(pattern), ins(query)))
+    for b in range(1, max_rna + 1):
+        for j in range(0, L - b):
+            if pam_side == 3:
+                a, z = j, j + b
+            else:
+                a, z = W - j - b, W - j
+            out.append((2, b, j, pattern[:a] + pattern[z:], query[:a] + query[z:]))
+    return out
+
+
+def search(genome: dict, queries, pattern: str, spacer_len: int, pam_side: int,
+           max_dna: int = 0, max_rna: int = 0):
+    """All placements: rows (query_index, chrom, start, end, strand, type, size, pos, mm).
+
+    ``queries``: list of (window_query, max_mismatches), each as long as ``pattern``.
+    """
+    rows = []
+    for qi, (query, m) in enumerate(queries):
+        for btype, bsize, bpos, pat, qry in variants(pattern, query, spacer_len, pam_side,
+                                                    max_dna, max_rna):
+            for strand, p_s, q_s in (("+", pat, qry), ("-", revcomp(pat), revcomp(qry))):
+                w = len(p_s)
+                for chrom, seq in genome.items():
+                    seq = seq.upper()
+                    for start in range(0, len(seq) - w + 1):
+                        window = seq[start:start + w]
+                        if any(rejects(c, g) for c, g in zip(p_s, window)):
+                            continue
+                        mm = sum(rejects(c, g) for c, g in zip(q_s, window))
+                        if mm <= m:
+                            rows.append((qi, chrom, start, start + w, strand, btype, bsize,
+                                         bpos, mm))
+    return rows
+
+
+def best_per_site(rows):
+    """Merge placements: fewest mismatches per (query, site, strand, type, size); ties go to
+    the most PAM-distal placement (smallest pos)."""
+    best = {}
+    for r in rows:
+        key = r[:7]
+        if key not in best or (r[8], r[7]) < (best[key][8], best[key][7]):
+            best[key] = r
+    return sorted(best.values())
