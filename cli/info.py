@@ -20,7 +20,7 @@ def info(store, verify):
     out = {
         "pmcore": __version__,
         "python": platform.python_version(),
-        "implementation": kernels.IMPLEMENTATION,
+        **kernels.describe(),
     }
     if store:
         from pmcore.genome import GenomeStore

@@ -30,25 +30,23 @@ def rejects(code: str, letter: str) -> bool:
 
 def variants(pattern: str, query: str, spacer_len: int, pam_side: int, max_dna: int,
              max_rna: int):
-    """(type, size, pos, pattern, query) for the plain site and every bulge placement."""
+    """(type, size, pos, pattern, query) for the plain site and every bulge placement.
+
+    Positions are 0-based guide positions 5'->3' (Cas-OFFinder 3 crRNA string order)."""
     W = len(pattern)
     L = spacer_len
     out = [(0, 0, -1, pattern, query)]
 
-    def cut(u):  # string index at which distal-order position u starts
-        return u if pam_side == 3 else W - u
-
+    s0 = 0 if pam_side == 3 else W - L  # string index of guide position 0
+    dna_js = range(1, L + 1) if pam_side == 3 else range(0, L)
     for b in range(1, max_dna + 1):
-        for j in range(1, L + 1):
-            i = cut(j)
+        for j in dna_js:
+            i = s0 + j
             ins = lambda s: s[:i] + "N" * b + s[i:]  # noqa: E731
             out.append((1, b, j, ins(pattern), ins(query)))
     for b in range(1, max_rna + 1):
         for j in range(0, L - b):
-            if pam_side == 3:
-                a, z = j, j + b
-            else:
-                a, z = W - j - b, W - j
+            a, z = s0 + j, s0 + j + b
             out.append((2, b, j, pattern[:a] + pattern[z:], query[:a] + query[z:]))
     return out
 
@@ -78,12 +76,13 @@ def search(genome: dict, queries, pattern: str, spacer_len: int, pam_side: int,
     return rows
 
 
-def best_per_site(rows):
+def best_per_site(rows, pam_side=3):
     """Merge placements: fewest mismatches per (query, site, strand, type, size); ties go to
-    the most PAM-distal placement (smallest pos)."""
+    the most PAM-distal placement (smallest pos with a 3' PAM, largest with a 5' PAM)."""
     best = {}
+    sign = 1 if pam_side == 3 else -1
     for r in rows:
         key = r[:7]
-        if key not in best or (r[8], r[7]) < (best[key][8], best[key][7]):
+        if key not in best or (r[8], sign * r[7]) < (best[key][8], sign * best[key][7]):
             best[key] = r
     return sorted(best.values())

@@ -42,7 +42,7 @@ def reference_rows(genome, queries, layout, all_placements):
     rows = ref.search(genome, [(layout.guide_window(q), q.max_mismatches) for q in queries],
                       layout.pattern_window(), layout.spacer_len, layout.pam_side,
                       layout.max_dna, layout.max_rna)
-    return sorted(rows) if all_placements else ref.best_per_site(rows)
+    return sorted(rows) if all_placements else ref.best_per_site(rows, layout.pam_side)
 
 
 def mutate(rng, seq, n_mm):

@@ -39,6 +39,7 @@ else:  # pragma: no cover - exercised with PMCORE_IMPLEMENTATION=python
     from ._kernels import pack_py as _pack
 
 MAGIC = b"PMCGENOM"
+_TWOBIT_MAGICS = (b"\x43\x27\x41\x1a", b"\x1a\x41\x27\x43")
 FORMAT_VERSION = 1
 HEADER_SIZE = 4096
 _HEADER = struct.Struct("<8sIIQQQQQQQQQIII")
@@ -86,7 +87,7 @@ def sniff_format(path) -> str:
         raise InputError("is a directory, expected a genome file", path=path) from None
     if head.startswith(MAGIC):
         return "pmg"
-    if head[:4] in (b"\x43\x27\x41\x1a", b"\x1a\x41\x27\x43"):
+    if head[:4] in _TWOBIT_MAGICS:
         return "2bit"
     return "fasta"
 
@@ -289,48 +290,74 @@ class _StoreWriter:
         fh.write(header)
 
 
-def build_store(source, out_path, *, progress=None) -> Path:
-    """Index a FASTA / FASTA.gz / 2bit genome into a ``.pmg`` store (atomically)."""
-    from .io import atomic_path
+def genome_sources(path) -> list[Path]:
+    """The genome files behind ``path``: the file itself, or every FASTA / FASTA.gz / 2bit
+    file in a folder (other files are skipped, as Cas-OFFinder does)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("genome file or folder not found", path=path)
+    if not path.is_dir():
+        return [path]
+    found = []
+    for entry in sorted(path.iterdir()):
+        if not entry.is_file():
+            continue
+        with open(entry, "rb") as fh:
+            head = fh.read(4)
+        if head[:1] == b">" or head[:2] == b"\x1f\x8b" or head in _TWOBIT_MAGICS:
+            found.append(entry)
+    if not found:
+        raise InputError("no FASTA or 2bit files in folder", path=path)
+    return found
 
+
+def _events(source):
     fmt = sniff_format(source)
     if fmt == "pmg":
-        raise InputError("already a pmcore genome store", path=source)
-    events = read_2bit(source) if fmt == "2bit" else read_fasta(source)
+        raise InputError("already a pmcore genome store; give the FASTA or 2bit file",
+                         path=source)
+    return read_2bit(source) if fmt == "2bit" else read_fasta(source)
+
+
+def build_store(source, out_path, *, progress=None) -> Path:
+    """Index FASTA / FASTA.gz / 2bit genome file(s) into a ``.pmg`` store (atomically).
+
+    ``source`` is a file, a folder of genome files, or a list of files; contigs keep the
+    order of the files and of the records inside them.
+    """
+    from .io import atomic_path
+
+    sources = (list(source) if isinstance(source, (list, tuple))
+               else genome_sources(source))
     out_path = Path(out_path)
     with atomic_path(out_path, ".pmg") as tmp:
         with open(tmp, "wb") as fh:
             writer = _StoreWriter(fh)
-            seen = set()
-            pending_contig = None
+            seen = {}
+            for src in sources:
+                events = _events(src)
+                first = next(events, None)
+                if first is None:
+                    raise InputError("no sequences found (empty file?)", path=src)
+                pending = [first]
 
-            def pieces(first_event):
-                nonlocal pending_contig
-                if first_event is not None:
-                    yield first_event[1], first_event[2]
-                for ev in events:
-                    if ev[0] == "seq":
-                        yield ev[1], ev[2]
-                    else:
-                        pending_contig = ev
-                        return
-                pending_contig = None
+                def pieces(events=events, pending=pending):
+                    for ev in events:
+                        if ev[0] == "seq":
+                            yield ev[1], ev[2]
+                        else:
+                            pending.append(ev)
+                            return
 
-            ev = next(events, None)
-            if ev is None:
-                raise InputError("no sequences found (empty file?)", path=source)
-            if ev[0] != "contig":  # read_fasta raises first; kept as a guard
-                raise InputError("sequence before the first header", path=source)
-            pending_contig = ev
-            while pending_contig is not None:
-                _, name, description, line = pending_contig
-                if name in seen:
-                    raise InputError(f"duplicate sequence name {name!r}", path=source, line=line)
-                seen.add(name)
-                pending_contig = None
-                writer.add_contig(name, description, pieces(None), path=source)
-                if progress is not None:
-                    progress(writer.contigs[-1])
+                while pending:
+                    _, name, description, line = pending.pop()
+                    if name in seen:
+                        raise InputError(f"duplicate sequence name {name!r} (first seen in "
+                                         f"{seen[name]})", path=src, line=line)
+                    seen[name] = src
+                    writer.add_contig(name, description, pieces(), path=src)
+                    if progress is not None:
+                        progress(writer.contigs[-1])
             writer.finish()
     return out_path
 
@@ -484,9 +511,9 @@ class GenomeStore:
 
 
 def open_genome(path, *, progress=None) -> GenomeStore:
-    """Open a ``.pmg`` store, or index a FASTA / 2bit on the fly into a temporary store."""
-    fmt = sniff_format(path)
-    if fmt == "pmg":
+    """Open a ``.pmg`` store, or index FASTA / 2bit file(s) (or a folder of them) on the fly
+    into a temporary store that is deleted on close."""
+    if not Path(path).is_dir() and sniff_format(path) == "pmg":
         return GenomeStore(path)
     fd, tmp = tempfile.mkstemp(prefix="pmcore-", suffix=".pmg")
     os.close(fd)

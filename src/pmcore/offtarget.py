@@ -8,11 +8,12 @@ Semantics (Cas-OFFinder 2.4 / 3 compatible, see README "Search semantics"):
 * Query letters count mismatches: a genome base outside the letter's IUPAC set is a
   mismatch; a non-ACGT genome letter is a mismatch against a fixed query base and not
   against a degenerate one; query ``N`` never counts.
-* Bulges (one type per site, size 1..max): a DNA bulge of size b inserts b genome bases
-  after distal-order guide position j-1 (j = 1..L; j = L puts them between protospacer
-  and PAM); an RNA bulge of size b skips guide positions j..j+b-1 (j = 0..L-1-b).
-  Distal order counts from the PAM-distal end of the protospacer (the guide's 5' end for
-  a 3' PAM, its 3' end for a 5' PAM).
+* Bulges (one type per site, size 1..max), positions counted 0-based along the guide
+  5'->3' (as Cas-OFFinder 3 writes its crRNA strings): an RNA bulge of size b skips guide
+  positions j..j+b-1 for j = 0..L-1-b (the guide's 3'-most base is never skipped); a DNA
+  bulge of size b puts b extra genome bases before guide position j, for j = 1..L with a
+  3' PAM (j = L: between protospacer and PAM) and j = 0..L-1 with a 5' PAM (j = 0:
+  between PAM and protospacer). The PAM-distal part of the alignment is the shifted one.
 * By default each distinct (site, strand, bulge type, bulge size) is reported once, with
   its fewest mismatches; ties go to the most PAM-distal bulge placement. With
   ``all_placements`` every placement is reported, as Cas-OFFinder 3 prints them.
@@ -36,10 +37,7 @@ from .errors import InputError, KernelError
 from .nucleases import IUPAC, code_mask, complement_code
 from .tables import HITS_SCHEMA
 
-if kernels.IMPLEMENTATION == "cython":
-    from ._kernels import scan as _scan
-else:  # pragma: no cover - exercised with PMCORE_IMPLEMENTATION=python
-    from ._kernels import scan_py as _scan
+_scan = kernels.scan_module()
 
 MAX_MISMATCHES = 8
 MAX_BULGE = 3
@@ -56,7 +54,7 @@ class Query:
     """One guide (or Cas-OFFinder query) to search for."""
 
     id: str
-    spacer: str  # IUPAC letters, PAM-distal..PAM-proximal in 5'->3' guide order
+    spacer: str  # protospacer query letters (IUPAC), 5'->3' on the guide
     max_mismatches: int
     pam_query: str = ""  # query letters over the PAM (Cas-OFFinder mode; usually all N)
 
@@ -101,11 +99,6 @@ class SiteLayout:
         for pos, c in self.extra_constraints:
             w[pos] = c
         return "".join(w)
-
-    def guide_pos(self, u: int) -> int:
-        """Window position (guide-strand order) of distal-order protospacer position u."""
-        return u if self.pam_side == 3 else self.width - 1 - u
-
 
 # --------------------------------------------------------------------------- planning
 def _strand_bit(layout: SiteLayout, strand: int, guide_strand_pos: int) -> int:
@@ -177,13 +170,15 @@ def plan_layout(layout: SiteLayout) -> _Plan:
     proto_bits = {}
     groups, vmasks, vpos = [], [], []
     extents = {}
+    side3 = layout.pam_side == 3
     for strand in (0, 1):
-        bits = [1 << _strand_bit(layout, strand, layout.guide_pos(u)) for u in range(L)]
-        proto_bits[strand] = bits
+        # bit of guide position p (0-based, 5'->3') in this strand's window
+        bits = [1 << _strand_bit(layout, strand, layout.proto_start + p) for p in range(L)]
         full = (1 << W) - 1
         # the rest of the window (PAM region) is always compared unshifted
         outside = full & ~sum(bits)
-        distal_left = (layout.pam_side == 3) == (strand == 0)
+        # is the PAM-distal end of the site at the left in forward-strand coordinates?
+        distal_left = side3 == (strand == 0)
         extents[(strand, 0, 0)] = (0, W)
         groups.append((strand, 0, 0, 0, len(vmasks), len(vmasks), 0, W, 0))
         for btype, bmax in ((1, layout.max_dna), (2, layout.max_rna)):
@@ -191,16 +186,20 @@ def plan_layout(layout: SiteLayout) -> _Plan:
                 if btype == 1:
                     shift = -b if distal_left else b
                     ext = (-b, W) if distal_left else (0, W + b)
-                    js = range(1, L + 1)
+                    js = range(1, L + 1) if side3 else range(L - 1, -1, -1)
                 else:
                     shift = b if distal_left else -b
                     ext = (b, W) if distal_left else (0, W - b)
-                    js = range(0, L - b)
+                    js = range(0, L - b) if side3 else range(L - b - 1, -1, -1)
                 v0 = len(vmasks)
-                for j in js:
-                    shifted = sum(bits[:j])
-                    kept = sum(bits[j:]) if btype == 1 else sum(bits[j + b:])
-                    vmasks.append((shifted, kept | outside, full))
+                for j in js:  # most PAM-distal placement first (wins ties)
+                    if btype == 1:
+                        prox = range(j, L) if side3 else range(0, j)
+                    else:
+                        prox = range(j + b, L) if side3 else range(0, j)
+                    distal = range(0, j) if side3 else range(j + b if btype == 2 else j, L)
+                    vmasks.append((sum(bits[p] for p in distal),
+                                   sum(bits[p] for p in prox) | outside, full))
                     vpos.append(j)
                 if len(vmasks) == v0:
                     continue
@@ -251,7 +250,7 @@ def scan_task(store, contig, lo, hi, plan: _Plan, qwords, qgeneral, qmax,
               all_placements: bool, capacity: int = OUT_CAPACITY) -> RawHits:
     """Run the kernel over anchors ``[lo, hi)`` (global positions) of one contig."""
     per_anchor = len(qmax) * (len(plan.groups) + (len(plan.vmasks) if all_placements else 0)) + 1
-    capacity = max(capacity, 4 * per_anchor)
+    capacity = max(capacity, 256 * per_anchor)
     parts = []
     cstart, cend = contig.offset, contig.offset + contig.length
     pos = lo
@@ -429,7 +428,6 @@ def align_site(layout: SiteLayout, q: Query, genome: str, btype: int, bsize: int
     else:
         pamq, pq = window[:P], window[P:]
         pamg, pg = genome[:P], genome[P:]
-        pq, pg = pq[::-1], pg[::-1]
     if btype == 1:
         pq = pq[:bpos] + "-" * bsize + pq[bpos:]
     elif btype == 2:
@@ -452,8 +450,14 @@ def align_site(layout: SiteLayout, q: Query, genome: str, btype: int, bsize: int
             pam_cols.append(g)
     pam_site = "".join(pam_cols)
     if layout.pam_side == 3:
-        return pq + layout.pam, ag + pam_site, pamg, mm
-    return layout.pam + pq[::-1], pam_site + ag[::-1], pamg, mm
+        return pq + pamq_pattern(layout, pamq), ag + pam_site, pamg, mm
+    return pamq_pattern(layout, pamq) + pq, pam_site + ag, pamg, mm
+
+
+def pamq_pattern(layout: SiteLayout, pamq: str) -> str:
+    """Letters shown for the PAM in the aligned guide: the pattern, or the query's own
+    letters where it has them (Cas-OFFinder mode)."""
+    return "".join(p if a == "N" else a for p, a in zip(layout.pam, pamq))
 
 
 def render_hits(store, contig, raw: RawHits, queries, plan: _Plan) -> pa.RecordBatch:

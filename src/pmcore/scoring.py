@@ -31,7 +31,7 @@ from importlib import resources
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, PmcoreError
 
 # --------------------------------------------------------------------------- tables
 
@@ -69,7 +69,7 @@ def _read_table(name: str) -> list[dict]:
     raw = resources.files("pmcore").joinpath("data", "scoring", name).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != TABLE_SHA256[name]:
-        raise InputError(f"scoring table {name} has sha256 {digest}, expected "
+        raise PmcoreError(f"scoring table {name} has sha256 {digest}, expected "
                          f"{TABLE_SHA256[name]}: the package data was altered")
     return list(csv.DictReader(io.StringIO(raw.decode("ascii"))))
 
@@ -102,17 +102,17 @@ def tables() -> Tables:
         p = int(row["position"]) - 1
         s = int(_COMP[dna])  # the site letter is the complement of the target-strand base
         if g == s:
-            raise InputError(f"cfd_mismatch.csv lists a Watson-Crick pair: {row}")
+            raise PmcoreError(f"cfd_mismatch.csv lists a Watson-Crick pair: {row}")
         mm[p, g, s] = float(row["score"])
         seen.add((p, g, s))
     if len(seen) != 240:
-        raise InputError(f"cfd_mismatch.csv has {len(seen)} distinct keys, expected 240")
+        raise PmcoreError(f"cfd_mismatch.csv has {len(seen)} distinct keys, expected 240")
     pam = np.full((4, 4), np.nan)
     for row in _read_table("cfd_pam.csv"):
         a, b = ("ACGT".index(x) for x in row["pam_dinucleotide"])
         pam[a, b] = float(row["score"])
     if np.isnan(pam).any():
-        raise InputError("cfd_pam.csv does not cover the 16 dinucleotides")
+        raise PmcoreError("cfd_pam.csv does not cover the 16 dinucleotides")
     dna_bulge = np.full((4, 21), np.nan)
     rna_bulge = np.full((4, 21), np.nan)
     for row in _read_table("cfd_bulges.csv"):
@@ -120,7 +120,7 @@ def tables() -> Tables:
         target[_RNA.index(row["rna_base"]), int(row["position"])] = float(row["score"])
     for arr in (dna_bulge, rna_bulge):
         if np.isnan(arr[:, 2:]).any():
-            raise InputError("cfd_bulges.csv does not cover positions 2-20 for A/C/G/U")
+            raise PmcoreError("cfd_bulges.csv does not cover positions 2-20 for A/C/G/U")
     mit = np.zeros(20)
     for row in _read_table("mit_weights.csv"):
         mit[int(row["position"]) - 1] = float(row["weight"])
@@ -273,9 +273,9 @@ def cfd_bulge_codes(guide: np.ndarray, proto: np.ndarray, pam: np.ndarray, kind:
             label = j
         else:
             for p in range(20):
-                if i_in := (j <= p < j + size):
+                if j <= p < j + size:
                     score *= _bulge_factor(tb.rna_bulge, g[:, p], p + 1)
-                if not i_in:
+                else:
                     sp = p if p < j else p - size
                     score *= tb.mm[p, g[:, p], s[:, sp]]
             label = j + 1
@@ -386,10 +386,32 @@ def score_site(guide: str, site: str) -> SiteScore:
     return SiteScore(cfd, mit, note)
 
 
+def score_pairs(guides, sites) -> tuple[list, list]:
+    """CFD and MIT of many pairs (each already accepted by :func:`score_site`'s checks),
+    vectorised per spacer length. Returns two lists in input order (CFD None for spacers
+    that are not 20 nt)."""
+    n = len(guides)
+    cfd: list = [None] * n
+    mit: list = [None] * n
+    by_len: dict[int, list[int]] = {}
+    for i, g in enumerate(guides):
+        by_len.setdefault(len(g), []).append(i)
+    for L, idx in by_len.items():
+        gc = encode([guides[i].upper().replace("U", "T") for i in idx], L)
+        sc = encode([sites[i] for i in idx], L + 3)
+        m, _ = mit_codes(gc, sc[:, :L])
+        c = cfd_codes(gc, sc[:, :20], sc[:, 20:]) if L == 20 else None
+        for k, i in enumerate(idx):
+            mit[i] = float(m[k])
+            if c is not None:
+                cfd[i] = float(c[k])
+    return cfd, mit
+
+
 # --------------------------------------------------------------------------- tables of hits
 
 def score_hits(table, *, base_editor: str | None = None, window=(4, 8), on_target=None,
-               max_occ: int = CRISPOR_MAXOCC):
+               max_occ: int = CRISPOR_MAXOCC, summary: bool = False):
     """Score a hits table (``HITS_SCHEMA``): append the ``SCORE_FIELDS`` columns.
 
     Parameters
@@ -405,21 +427,48 @@ def score_hits(table, *, base_editor: str | None = None, window=(4, 8), on_targe
         range (CRISPOR's position mode); without it, a perfect match with an xGG PAM.
     max_occ : int
         Repeat limit (CRISPOR's MAXOCC): above it the guide's specificities are 0.
+    summary : bool
+        Also return the per-guide summary (``GUIDE_SUMMARY_SCHEMA``).
 
     Returns
     -------
-    polars.DataFrame
-        The input rows in their order, with the scoring columns appended.
+    polars.DataFrame or (polars.DataFrame, polars.DataFrame)
+        The input rows in their order with the scoring columns appended (and the summary).
     """
     import polars as pl
 
     from . import base_editing, specificity
 
     df = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
-    scored = score_site_columns(df)
-    scored = specificity.mark_crispor_set(scored, on_target=on_target, max_occ=max_occ)
-    scored = base_editing.add_window_columns(scored, base_editor, window)
-    return scored
+    inner = score_site_columns(df)
+    inner = specificity.mark_crispor_set(inner, on_target=on_target)
+    inner = base_editing.add_window_columns(inner, base_editor, window)
+    public = inner.select([c for c in inner.columns if not c.startswith("_")])
+    if summary:
+        return public, specificity.summarize_guides(inner, max_occ=max_occ)
+    return public
+
+
+def to_arrow(scored):
+    """A scored Polars frame as an Arrow table cast to ``SCORED_HITS_SCHEMA`` (extra
+    columns of the input are kept after the schema's columns)."""
+    import pyarrow as pa
+
+    from .scoring_schemas import SCORED_HITS_SCHEMA
+
+    table = scored.to_arrow()
+    fields, arrays = [], []
+    for field in SCORED_HITS_SCHEMA:
+        if field.name in table.column_names:
+            col = table.column(field.name)
+            fields.append(field.with_nullable(True) if col.null_count else field)
+            arrays.append(col.cast(field.type))
+    for name in table.column_names:
+        if SCORED_HITS_SCHEMA.get_field_index(name) < 0:
+            fields.append(table.schema.field(name))
+            arrays.append(table.column(name))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields,
+                                metadata=SCORED_HITS_SCHEMA.metadata))
 
 
 _REQUIRED = ("query_id", "guide", "chrom", "start", "end", "strand", "aligned_guide", "site",
@@ -432,13 +481,13 @@ def check_hits_columns(df, path=None) -> None:
         raise InputError("hits table lacks column(s) " + ", ".join(missing), path=path)
 
 
-def score_site_columns(df):
-    """Append ``cfd``, ``mit``, ``score_note`` and the private ``_mit_filter`` (the MIT
-    copy used by CRISPOR's alternative-PAM filter) to a Polars hits frame."""
+def hits_layout(df):
+    """Per-row layout of a hits frame, checked: upper-cased guide ``g``, genome bases of
+    the site ``b`` (gaps removed), bulge type ``bt`` and size ``bs``, spacer length ``L``,
+    PAM length ``P``, PAM side ``side`` (3 or 5) and pattern, from ``aligned_guide``."""
     import polars as pl
 
     check_hits_columns(df)
-    n = df.height
     work = df.select(
         pl.col("guide").str.to_uppercase().str.replace_all("U", "T").alias("g"),
         pl.col("aligned_guide").str.replace_all("-", "", literal=True).str.to_uppercase()
@@ -457,11 +506,7 @@ def score_site_columns(df):
         .otherwise(pl.col("ag").str.slice(0, pl.col("ag").str.len_bytes() - pl.col("L")))
         .alias("pattern"),
     )
-    bad_guides = work.filter(~pl.col("g").str.contains(r"^[ACGT]+$"))
-    if bad_guides.height:
-        row = bad_guides.row(0, named=True)
-        raise InputError(f"guide {row['g']!r} has letters other than ACGT",
-                         record=f"hits row {row['_i'] + 1}")
+    work = work.with_columns(pl.col("g").str.contains(r"^[ACGT]+$").alias("gok"))
     bad_side = work.filter(pl.col("side") == 0)
     if bad_side.height:
         row = bad_side.row(0, named=True)
@@ -485,6 +530,17 @@ def score_site_columns(df):
                          f"{row['P']} nt and a {row['bt']} bulge of {row['bs']} need "
                          f"{row['want']}", record=f"hits row {row['_i'] + 1}")
 
+    return work
+
+
+def score_site_columns(df):
+    """Append ``cfd``, ``mit``, ``score_note`` and the private ``_mit_filter`` (the MIT
+    copy used by CRISPOR's alternative-PAM filter) to a Polars hits frame."""
+    import polars as pl
+
+    work = hits_layout(df)
+    n = df.height
+
     cfd = np.full(n, np.nan)
     mit = np.full(n, np.nan)
     mit_filter = np.full(n, np.nan)
@@ -494,11 +550,15 @@ def score_site_columns(df):
         for i in idx:
             notes[i] = text if notes[i] is None else notes[i] + "; " + text
 
-    groups = work.group_by(["L", "P", "side", "bt", "bs"], maintain_order=True).agg(
+    groups = work.group_by(["L", "P", "side", "bt", "bs", "gok"], maintain_order=True).agg(
         pl.col("_i"), pl.col("g"), pl.col("b"), pl.col("pattern").first())
     for key in groups.iter_rows(named=True):
         idx = np.asarray(key["_i"], dtype=np.int64)
         L, P, side, bt, bs = key["L"], key["P"], key["side"], key["bt"], key["bs"]
+        if not key["gok"]:
+            # degenerate query letters (Cas-OFFinder mode): no published score applies
+            add_note(idx, "guide has letters other than ACGT: not scored")
+            continue
         spcas9 = side == 3 and P in (2, 3)
         if not spcas9:
             add_note(idx, f"CFD and MIT are defined for SpCas9-type 3' PAMs of 2-3 nt; PAM "

@@ -38,8 +38,9 @@ _hit_fields = [
              metadata={"doc": "'X' none, 'DNA' extra genome bases, 'RNA' missing genome bases"}),
     pa.field("bulge_size", pa.int8(), nullable=False),
     pa.field("bulge_pos", pa.int8(), nullable=False,
-             metadata={"doc": "guide position (0-based from the PAM-distal end) where the "
-                              "bulge starts; -1 without bulge"}),
+             metadata={"doc": "0-based guide position (5'->3'): first skipped guide base of "
+                              "an RNA bulge, or the guide base the extra genome bases of a "
+                              "DNA bulge precede; -1 without bulge"}),
     pa.field("dna_bulges", pa.int8(), nullable=False),
     pa.field("rna_bulges", pa.int8(), nullable=False),
     pa.field("softmasked", pa.bool_(), nullable=False,

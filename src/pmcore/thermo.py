@@ -78,6 +78,9 @@ _LUT[ord("-")] = GAP
 
 _COMPLEMENT_RNA = str.maketrans("ACGTUacgtu", "UGCAAugcaa")
 
+#: ASO length limits enforced by :func:`duplex_thermo` (see also :mod:`pmcore.aso_design`).
+MIN_ASO, MAX_ASO = 8, 40
+
 #: Asymmetry penalty of internal loops, kcal/mol per nucleotide (SantaLucia & Hicks 2004).
 LOOP_ASYMMETRY = 0.3
 
@@ -383,7 +386,7 @@ def _aso_stats(top: np.ndarray) -> tuple[int, float]:
 def duplex_thermo(aso: str, target: str, *, na_mm: float = 1000.0, mg_mm: float = 0.0,
                   oligo_nm: float = 1000.0, target_nm: float = 1000.0,
                   target_orientation: str = "5to3", target_kind: str = "rna",
-                  record=None) -> Thermo:
+                  check_length: bool = True, record=None) -> Thermo:
     """dG37, dH, dS and Tm of an ASO:target duplex by nearest-neighbour parameters.
 
     Parameters
@@ -401,17 +404,28 @@ def duplex_thermo(aso: str, target: str, *, na_mm: float = 1000.0, mg_mm: float 
         How ``target`` is written; ``"3to5"`` means aligned under the ASO as is.
     target_kind : {"rna", "dna"}
         ``"rna"`` (default) scores the ASO:RNA hybrid; ``"dna"`` a DNA/DNA duplex.
+    check_length : bool
+        Reject ASOs outside 8-40 nt (the batch path leaves this to the caller).
+    record : str, optional
+        Name used in error messages.
 
     Examples
     --------
     >>> t = duplex_thermo("GCTACGTAGCAT", perfect_target("GCTACGTAGCAT"))
-    >>> round(t.tm, 1), t.proxy
-    (54.6, False)
+    >>> round(t.dg37, 2), round(t.tm, 1), t.proxy
+    (-13.55, 52.9, False)
+    >>> t = duplex_thermo("GCTACGTAGCAT", "AUGCUACGUAGU")  # dG.rU at the ASO 5' end
+    >>> round(t.dg37, 2), t.proxy
+    (-11.76, True)
     """
     cond = Conditions(na_mm, mg_mm, oligo_nm, target_nm)
     params = params_for(target_kind)
     top, bot = encode_aligned(aso, target, target_orientation=target_orientation,
                               record=record)
+    n_aso = int(np.count_nonzero(top < 4))
+    if check_length and not MIN_ASO <= n_aso <= MAX_ASO:
+        raise InputError(f"ASO length {n_aso} outside the accepted {MIN_ASO}-{MAX_ASO} nt",
+                         record=record)
     dh, ds, proxy, notes, n_mm, n_bulge = nn_sum(top, bot, params, record=record)
     n_aso, f_gc = _aso_stats(top)
     dg37, dh, ds, tm = _finish(dh, ds, cond, n_aso, f_gc)

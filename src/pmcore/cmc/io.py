@@ -183,7 +183,8 @@ def write_tables(tables: dict[str, tuple[pa.Table, pa.Schema]], outputs: dict[st
             elif suffix in (".tsv", ".txt", ".tab", ".csv"):
                 sep = "," if suffix == ".csv" else "\t"
                 frame = pl.from_arrow(arrow)
-                frame.write_csv(tmp, separator=sep, null_value="", float_precision=None)
+                frame.write_csv(tmp, separator=sep, null_value="",
+                                quote_style="never" if sep == "\t" else "necessary")
             else:
                 raise InputError(f"unknown output format {suffix!r} (use .parquet, .arrow, "
                                  ".tsv or .csv)", path=path)

@@ -1,0 +1,268 @@
+# Body of the off-target scan kernel, compiled twice: ``scan.pyx`` for any x86-64 / other
+# CPU, ``scan_popcnt.pyx`` with the POPCNT instruction enabled (chosen at run time when the
+# CPU has it). Keep this file free of anything that differs between the two builds.
+"""Off-target scan kernel: PAM candidates by bit-parallel masks, then mismatch and bulge
+counting by XOR/popcount on 64-base windows of the packed genome.
+
+The kernel knows nothing about guides as strings: the Python planner
+(:mod:`pmcore.offtarget`) hands it, per strand, the PAM constraints, each query's bit
+words and the bulge variants as bit masks. See ``scan_py.py`` for the slow twin.
+"""
+from libc.stdint cimport uint64_t, int64_t, int32_t, int8_t, uint8_t
+from pmcore._kernels.common cimport word_at, PLANE_HI, PLANE_LO, PLANE_N, NPLANES
+
+cdef extern from *:
+    """
+    static inline int pm_popcount(unsigned long long x) { return __builtin_popcountll(x); }
+    static inline int pm_ctz(unsigned long long x) { return __builtin_ctzll(x); }
+    static int pm_cpu_has_popcnt(void) {
+    #if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("popcnt");
+    #else
+        return 0;
+    #endif
+    }
+    """
+    int pm_cpu_has_popcnt() noexcept nogil
+    int pm_popcount(unsigned long long x) noexcept nogil
+    int pm_ctz(unsigned long long x) noexcept nogil
+
+# Query word layout (per query and strand): see QW_* indices.
+DEF QW_HI = 0
+DEF QW_LO = 1
+DEF QW_CARE = 2
+DEF QW_A = 3
+DEF QW_C = 4
+DEF QW_G = 5
+DEF QW_T = 6
+DEF QW_DEG = 7
+
+
+cdef inline uint64_t pam_bits(const uint64_t* words, int64_t p0,
+                              const int32_t* pam, Py_ssize_t nrows) noexcept nogil:
+    """Bit t set when the constraints hold for a site starting at p0 + t.
+
+    ``pam`` holds rows (window offset, allowed-base mask A=1 C=2 G=4 T=8, degenerate).
+    """
+    cdef uint64_t acc = ~(<uint64_t>0), h, l, n, m
+    cdef Py_ssize_t r
+    cdef int32_t k, allowed, deg
+    for r in range(nrows):
+        k = pam[3 * r]
+        allowed = pam[3 * r + 1]
+        deg = pam[3 * r + 2]
+        h = word_at(words, p0 + k, PLANE_HI)
+        l = word_at(words, p0 + k, PLANE_LO)
+        n = word_at(words, p0 + k, PLANE_N)
+        m = 0
+        if allowed & 1:
+            m |= ~h & ~l
+        if allowed & 2:
+            m |= ~h & l
+        if allowed & 4:
+            m |= h & ~l
+        if allowed & 8:
+            m |= h & l
+        m &= ~n
+        if deg:
+            m |= n
+        acc &= m
+        if acc == 0:
+            break
+    return acc
+
+
+cdef inline uint64_t mism_bits(uint64_t h, uint64_t l, uint64_t n,
+                               const uint64_t* q, bint general) noexcept nogil:
+    """Mismatch bit per query position for a window whose planes are h/l/n."""
+    if not general:
+        return ((h ^ q[QW_HI]) | (l ^ q[QW_LO]) | n) & q[QW_CARE]
+    cdef uint64_t nn = ~n
+    cdef uint64_t match = ((~h & ~l & nn & q[QW_A]) | (~h & l & nn & q[QW_C])
+                           | (h & ~l & nn & q[QW_G]) | (h & l & nn & q[QW_T]) | (n & q[QW_DEG]))
+    return ~match & q[QW_CARE]
+
+
+def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
+               int64_t cstart, int64_t cend, int width, int max_shift,
+               const int32_t[:, ::1] pam_f, const int32_t[:, ::1] pam_r,
+               const uint64_t[:, :, ::1] qwords, const uint8_t[::1] qgeneral,
+               const int32_t[::1] qmax,
+               const int32_t[:, ::1] groups, const uint64_t[:, ::1] vmasks,
+               const int32_t[::1] vpos, bint all_placements,
+               int32_t[::1] out_q, int64_t[::1] out_pos, int8_t[::1] out_strand,
+               int8_t[::1] out_type, int8_t[::1] out_size, int8_t[::1] out_bpos,
+               int8_t[::1] out_mm):
+    """Scan anchors ``[lo, hi)`` of one contig ``[cstart, cend)``.
+
+    Output room is checked per 64-anchor block (``128 * per_anchor`` rows).
+
+    ``groups`` rows: (strand, type, size, shift, v0, v1, ext_lo, ext_hi, rna_bonus):
+    the bulge variants v0..v1 of one strand/type/size share the window shift ``shift``;
+    a site of that group spans ``[s + ext_lo, s + ext_hi)`` for anchor ``s``. Row
+    ``vmasks[v]`` = (bits counted in the shifted window, bits counted in the unshifted
+    window, filter mask). Type 0 (no bulge) groups have v0 == v1.
+
+    Returns ``(n_hits, next_anchor)``; ``next_anchor < hi`` means the output arrays
+    filled up and the call must be repeated from there.
+    """
+    cdef Py_ssize_t nq = qwords.shape[0], cap = out_q.shape[0], ng = groups.shape[0]
+    cdef Py_ssize_t per_anchor = nq * (ng + (vmasks.shape[0] if all_placements else 0)) + 1
+    cdef const uint64_t* words = &blocks[0, 0]
+    cdef const int32_t* pf = &pam_f[0, 0]
+    cdef const int32_t* pr = &pam_r[0, 0]
+    cdef Py_ssize_t npf = pam_f.shape[0], npr = pam_r.shape[0]
+    cdef Py_ssize_t nh = 0, qi, g, v, best_v
+    cdef int64_t b_lo, b_hi, blk, p0, s, next_anchor = hi
+    cdef uint64_t cf, cr, cand, wh, wl, wn, h0, l0, n0, x0, xd, lowmask
+    cdef int t, strand, gtype, gsize, gshift, cnt, best, m, sh
+    cdef const uint64_t* q
+    cdef bint general
+    if lo < 64 - max_shift:
+        lo = 64 - max_shift
+    if hi <= lo:
+        return 0, hi
+    # mismatch-only searches take a tight loop: no bulge groups to visit
+    cdef bint simple = ng == 2 and groups[0, 1] == 0 and groups[1, 1] == 0
+    cdef const uint64_t* qbase = &qwords[0, 0, 0] if nq > 0 else NULL
+    cdef Py_ssize_t qstride = qwords.shape[2]
+    cdef const int32_t* qm = &qmax[0] if nq > 0 else NULL
+    cdef const uint8_t* qg = &qgeneral[0] if nq > 0 else NULL
+    cdef int64_t x_lo = cstart, x_hi = cend - width  # anchors whose plain site fits
+    b_lo = lo >> 6
+    b_hi = (hi + 63) >> 6
+    with nogil:
+        for blk in range(b_lo, b_hi):
+            p0 = blk * 64
+            cf = pam_bits(words, p0, pf, npf)
+            cr = pam_bits(words, p0, pr, npr)
+            lowmask = ~(<uint64_t>0)
+            if p0 < lo:
+                lowmask &= ~(<uint64_t>0) << (lo - p0)
+            if p0 + 64 > hi:
+                lowmask &= ((<uint64_t>1) << (hi - p0)) - 1
+            if cap - nh < 128 * per_anchor:
+                # not enough room for a whole block: find the first anchor to redo
+                cand = (cf | cr) & lowmask
+                if cand:
+                    next_anchor = p0 + pm_ctz(cand)
+                    break
+                continue
+            for strand in range(2):
+                cand = (cf if strand == 0 else cr) & lowmask
+                while cand:
+                    t = pm_ctz(cand)
+                    cand &= cand - 1
+                    s = p0 + t
+                    # one window read serves every query and shift
+                    wh = word_at(words, s - max_shift, PLANE_HI)
+                    wl = word_at(words, s - max_shift, PLANE_LO)
+                    wn = word_at(words, s - max_shift, PLANE_N)
+                    h0 = wh >> max_shift
+                    l0 = wl >> max_shift
+                    n0 = wn >> max_shift
+                    if simple:
+                        if s < x_lo or s > x_hi:
+                            continue
+                        for qi in range(nq):
+                            q = qbase + (qi * 2 + strand) * qstride
+                            if qg[qi]:
+                                x0 = mism_bits(h0, l0, n0, q, True)
+                            else:
+                                x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
+                            cnt = pm_popcount(x0)
+                            if cnt <= qm[qi]:
+                                out_q[nh] = <int32_t>qi
+                                out_pos[nh] = s
+                                out_strand[nh] = <int8_t>strand
+                                out_type[nh] = 0
+                                out_size[nh] = 0
+                                out_bpos[nh] = -1
+                                out_mm[nh] = <int8_t>cnt
+                                nh += 1
+                        continue
+                    for qi in range(nq):
+                        q = qbase + (qi * 2 + strand) * qstride
+                        general = qg[qi]
+                        m = qm[qi]
+                        x0 = mism_bits(h0, l0, n0, q, general)
+                        for g in range(ng):
+                            if groups[g, 0] != strand:
+                                continue
+                            if s + groups[g, 6] < cstart or s + groups[g, 7] > cend:
+                                continue
+                            gtype = groups[g, 1]
+                            if gtype == 0:
+                                cnt = pm_popcount(x0)
+                                if cnt <= m:
+                                    out_q[nh] = <int32_t>qi
+                                    out_pos[nh] = s
+                                    out_strand[nh] = <int8_t>strand
+                                    out_type[nh] = 0
+                                    out_size[nh] = 0
+                                    out_bpos[nh] = -1
+                                    out_mm[nh] = <int8_t>cnt
+                                    nh += 1
+                                continue
+                            sh = max_shift + groups[g, 3]
+                            xd = mism_bits(wh >> sh, wl >> sh, wn >> sh, q, general)
+                            # every protospacer position is counted in one of the two
+                            # windows, so positions mismatched in both bound the count
+                            if pm_popcount(xd & x0 & vmasks[groups[g, 4], 2]) > m + groups[g, 8]:
+                                continue
+                            best = 1000
+                            best_v = -1
+                            for v in range(groups[g, 4], groups[g, 5]):
+                                cnt = pm_popcount(xd & vmasks[v, 0]) + pm_popcount(x0 & vmasks[v, 1])
+                                if cnt > m:
+                                    continue
+                                if all_placements:
+                                    out_q[nh] = <int32_t>qi
+                                    out_pos[nh] = s
+                                    out_strand[nh] = <int8_t>strand
+                                    out_type[nh] = <int8_t>gtype
+                                    out_size[nh] = <int8_t>groups[g, 2]
+                                    out_bpos[nh] = <int8_t>vpos[v]
+                                    out_mm[nh] = <int8_t>cnt
+                                    nh += 1
+                                elif cnt < best:
+                                    best = cnt
+                                    best_v = v
+                            if best_v >= 0:
+                                out_q[nh] = <int32_t>qi
+                                out_pos[nh] = s
+                                out_strand[nh] = <int8_t>strand
+                                out_type[nh] = <int8_t>gtype
+                                out_size[nh] = <int8_t>groups[g, 2]
+                                out_bpos[nh] = <int8_t>vpos[best_v]
+                                out_mm[nh] = <int8_t>best
+                                nh += 1
+    return nh, next_anchor
+
+
+def cpu_has_popcnt():
+    """True when this CPU executes the POPCNT instruction."""
+    return bool(pm_cpu_has_popcnt())
+
+
+def stream_pass(const uint64_t[:, ::1] blocks):
+    """Baseline: one pass over every packed base, counting A, C, G, T and other letters.
+
+    Used by the benchmarks as the unit of time (the cost of touching the whole genome
+    once); also a cheap composition summary.
+    """
+    cdef Py_ssize_t i, n = blocks.shape[0]
+    cdef uint64_t h, l, nn
+    cdef int64_t a = 0, c = 0, g = 0, tt = 0, other = 0
+    with nogil:
+        for i in range(n):
+            h = blocks[i, 0]
+            l = blocks[i, 1]
+            nn = blocks[i, 2]
+            a += pm_popcount(~h & ~l & ~nn)
+            c += pm_popcount(~h & l & ~nn)
+            g += pm_popcount(h & ~l & ~nn)
+            tt += pm_popcount(h & l & ~nn)
+            other += pm_popcount(nn)
+    return a, c, g, tt, other

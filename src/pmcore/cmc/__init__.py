@@ -1,0 +1,12 @@
+"""CMC statistics: stability shelf life (ICH Q1E) and relative potency (4PL).
+
+Public entry points: :func:`analyze_stability` and :func:`analyze_potency`.
+"""
+
+from .stability import StabilityOptions, StabilityResult, analyze_stability, load_stability
+
+__all__ = ["StabilityOptions", "StabilityResult", "analyze_stability", "load_stability"]
+
+from .potency import PotencyOptions, PotencyResult, analyze_potency, load_potency  # noqa: E402
+
+__all__ += ["PotencyOptions", "PotencyResult", "analyze_potency", "load_potency"]
