@@ -907,11 +907,11 @@ class GeneModel:
             "gene_id": self.gene_id[self.tx_gene].tolist(),
             "chrom": self.tx_chrom.tolist(), "start": self.tx_start, "end": self.tx_end,
             "strand": [_STRAND_TEXT[int(s)] for s in self.tx_strand],
-            "cds_start": np.where(self.tx_cds_start >= 0, self.tx_cds_start, None),
-            "cds_end": np.where(self.tx_cds_end >= 0, self.tx_cds_end, None),
+            "cds_start": self.tx_cds_start, "cds_end": self.tx_cds_end,
             "n_exons": ptr[1:] - ptr[:-1], "biotype": self.tx_biotype.tolist(),
-        }, schema_overrides={"cds_start": pl.Int64, "cds_end": pl.Int64,
-                             "biotype": pl.String})
+        }, schema_overrides={"biotype": pl.String}).with_columns(
+            pl.when(pl.col("cds_start") >= 0).then(pl.col(c)).alias(c)
+            for c in ("cds_start", "cds_end"))
 
     def transcript_at(self, i: int) -> Transcript:
         """The ``i``-th transcript (in model order) as a :class:`Transcript`."""

@@ -515,3 +515,37 @@ def default_threads() -> int:
         return max(1, int(env))
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                else (os.cpu_count() or 1))
+
+
+class GuideSearch:
+    """Search guides of possibly different lengths: one :class:`OffTargetSearch` per
+    spacer length, run one after the other; batches come out group by group, each in
+    genome order."""
+
+    def __init__(self, store, guides, nuclease, *, mismatches: int = 4, dna_bulges: int = 0,
+                 rna_bulges: int = 0, **options):
+        check_limits(mismatches, dna_bulges, rna_bulges)
+        by_len: dict[int, list[Query]] = {}
+        for g in guides:
+            by_len.setdefault(len(g.sequence), []).append(Query(g.id, g.sequence, mismatches))
+        self.searches = [
+            OffTargetSearch(store, qs, SiteLayout(length, nuclease.pam, nuclease.pam_side,
+                                                  dna_bulges, rna_bulges), **options)
+            for length, qs in sorted(by_len.items())
+        ]
+
+    def batches(self):
+        for search in self.searches:
+            yield from search.batches()
+
+    def guide_status(self) -> pa.Table:
+        return pa.concat_tables([s.guide_status() for s in self.searches])
+
+
+def check_limits(mismatches: int, dna_bulges: int, rna_bulges: int) -> None:
+    """Raise :class:`InputError` for limits outside what the engine supports."""
+    if not 0 <= mismatches <= MAX_MISMATCHES:
+        raise InputError(f"--mismatches must be 0-{MAX_MISMATCHES}, not {mismatches}")
+    for name, value in (("--dna-bulges", dna_bulges), ("--rna-bulges", rna_bulges)):
+        if not 0 <= value <= MAX_BULGE:
+            raise InputError(f"{name} must be 0-{MAX_BULGE}, not {value}")

@@ -454,10 +454,10 @@ def thermo_codes(top: np.ndarray, bot: np.ndarray, cond: Conditions | None = Non
                  target_kind: str = "rna"):
     """Vectorised scoring of ungapped duplexes of one length, given as base codes.
 
-    ``top`` (ASO 5'->3') and ``bot`` (target 3'->5' under it) are ``(n, L)`` uint8 arrays of
-    codes 0..3 (A, C, G, T/U). Returns ``(dg37, dh, ds, tm, proxy, n_mismatches, simple)``;
-    rows where ``simple`` is False contain adjacent internal mismatches (a loop) and must be
-    scored by :func:`nn_sum` instead (their other outputs are meaningless).
+    ``top`` (ASO 5'->3') and ``bot`` (target 3'->5' under it) are ``(n, L)`` arrays of codes
+    0..3 (A, C, G, T/U). Returns ``(dg37, dh, ds, tm, proxy, n_mismatches)`` arrays. Same
+    model as :func:`nn_sum` (its pure-Python twin): runs of two or more adjacent internal
+    mismatches are symmetric internal loops.
     """
     cond = cond or Conditions()
     params = params_for(target_kind)
@@ -471,17 +471,46 @@ def thermo_codes(top: np.ndarray, bot: np.ndarray, cond: Conditions | None = Non
         raise InputError("duplex has fewer than two Watson-Crick pairs; nothing to score",
                          record=f"#{bad}")
     rows = np.arange(n)
+    cols = np.arange(L)
     f = pair.argmax(axis=1)
     last = L - 1 - pair[:, ::-1].argmax(axis=1)
 
+    # Mismatch columns inside the helix core and the length of the run each belongs to.
+    core = (cols[None, :] >= f[:, None]) & (cols[None, :] <= last[:, None])
+    mm = core & ~pair
+    run = np.zeros((n, L), dtype=np.int16)
+    acc = np.zeros(n, dtype=np.int16)
+    for j in range(L):
+        acc = np.where(mm[:, j], acc + 1, 0)
+        run[:, j] = acc
+    for j in range(L - 2, -1, -1):
+        run[:, j] = np.where(mm[:, j] & mm[:, j + 1], run[:, j + 1], run[:, j])
+    single = mm & (run == 1)
+
     idx = top[:, :-1] * 64 + top[:, 1:] * 16 + bot[:, :-1] * 4 + bot[:, 1:]
-    j = np.arange(L - 1)
-    inside = (j[None, :] >= f[:, None]) & (j[None, :] + 1 <= last[:, None])
+    use = ((pair[:, :-1] & pair[:, 1:])
+           | (pair[:, :-1] & single[:, 1:]) | (single[:, :-1] & pair[:, 1:]))
+    use &= core[:, :-1] & core[:, 1:]
     kind = params.flat_kind[idx]
-    simple = ~np.any(inside & (kind == KIND_NONE), axis=1)
-    dh = np.where(inside, params.flat_dh[idx], 0.0).sum(axis=1)
-    ds = np.where(inside, params.flat_ds[idx], 0.0).sum(axis=1)
-    proxy = np.any(inside & (kind == KIND_PROXY), axis=1)
+    dh = np.where(use, params.flat_dh[idx], 0.0).sum(axis=1)
+    ds = np.where(use, params.flat_ds[idx], 0.0).sum(axis=1)
+    proxy = np.any(use & (kind == KIND_PROXY), axis=1)
+
+    # Internal loops: one term per run of r >= 2 mismatches (an r x r loop), closed by pairs.
+    loop_end = mm & (run >= 2)
+    loop_end[:, :-1] &= ~mm[:, 1:]
+    if loop_end.any():
+        r_i, c_i = np.nonzero(loop_end)
+        size = run[r_i, c_i].astype(np.intp)
+        dg_tab = np.array([0.0] * 4 + [loop_dg37(k, internal=True) for k in range(4, 2 * L)])
+        np.add.at(ds, r_i, -1000.0 * dg_tab[2 * size] / T37)
+        at_h, at_s = params.init_at
+        for closing in (c_i + 1, c_i - size):
+            is_at = np.isin(top[r_i, closing], (0, 3))
+            np.add.at(dh, r_i, np.where(is_at, at_h, 0.0))
+            np.add.at(ds, r_i, np.where(is_at, at_s, 0.0))
+        if params.hybrid:
+            proxy[r_i] = True
 
     dh = dh + params.init[0]
     ds = ds + params.init[1]
@@ -499,25 +528,24 @@ def thermo_codes(top: np.ndarray, bot: np.ndarray, cond: Conditions | None = Non
     nx = np.maximum(f - 1, 0)
     ti = bot[rows, f] * 64 + bot[rows, nx] * 16 + top[rows, f] * 4 + top[rows, nx]
     h, s = tflat_dh[ti], tflat_ds[ti]
-    use = has & (h - T37 * s / 1000.0 < 0.0)
-    dh = dh + np.where(use, h, 0.0)
-    ds = ds + np.where(use, s, 0.0)
-    tproxy = use
+    use5 = has & (h - T37 * s / 1000.0 < 0.0)
+    dh = dh + np.where(use5, h, 0.0)
+    ds = ds + np.where(use5, s, 0.0)
     # 3' end.
     has = last <= L - 2
     nx = np.minimum(last + 1, L - 1)
     ti = top[rows, last] * 64 + top[rows, nx] * 16 + bot[rows, last] * 4 + bot[rows, nx]
     h, s = tflat_dh[ti], tflat_ds[ti]
-    use = has & (h - T37 * s / 1000.0 < 0.0)
-    dh = dh + np.where(use, h, 0.0)
-    ds = ds + np.where(use, s, 0.0)
+    use3 = has & (h - T37 * s / 1000.0 < 0.0)
+    dh = dh + np.where(use3, h, 0.0)
+    ds = ds + np.where(use3, s, 0.0)
     if params.hybrid:
-        proxy = proxy | tproxy | use
+        proxy = proxy | use5 | use3
 
     n_mm = L - n_pairs
     f_gc = np.count_nonzero((top == 1) | (top == 2), axis=1) / L
     dg37, dh, ds, tm = _finish(dh, ds, cond, np.full(n, L), f_gc)
-    return dg37, dh, ds, tm, proxy, n_mm, simple
+    return dg37, dh, ds, tm, proxy, n_mm
 
 
 def duplex_thermo_batch(asos, targets, *, na_mm: float = 1000.0, mg_mm: float = 0.0,
@@ -527,7 +555,7 @@ def duplex_thermo_batch(asos, targets, *, na_mm: float = 1000.0, mg_mm: float = 
     """Score many duplexes; same model and conventions as :func:`duplex_thermo`.
 
     Ungapped duplexes are grouped by length and scored with numpy (:func:`thermo_codes`);
-    gapped alignments and duplexes with adjacent mismatches go through the scalar model.
+    gapped alignments (bulges) go through the scalar model.
     ``ids`` (optional) names the records in error messages.
     """
     cond = Conditions(na_mm, mg_mm, oligo_nm, target_nm)
@@ -577,16 +605,13 @@ def duplex_thermo_batch(asos, targets, *, na_mm: float = 1000.0, mg_mm: float = 
         if few.size:
             raise InputError("duplex has fewer than two Watson-Crick pairs; nothing to score",
                              record=rec(members[int(few[0])]))
-        dg37, dh, ds, tm, px, mm, simple = thermo_codes(top, bot, cond,
-                                                        target_kind=target_kind)
-        ok = sel[simple]
-        out["dg37"][ok] = dg37[simple]
-        out["dh"][ok] = dh[simple]
-        out["ds"][ok] = ds[simple]
-        out["tm"][ok] = tm[simple]
-        proxy[ok] = px[simple]
-        n_mm[ok] = mm[simple]
-        slow.extend(int(i) for i in sel[~simple])
+        dg37, dh, ds, tm, px, mm = thermo_codes(top, bot, cond, target_kind=target_kind)
+        out["dg37"][sel] = dg37
+        out["dh"][sel] = dh
+        out["ds"][sel] = ds
+        out["tm"][sel] = tm
+        proxy[sel] = px
+        n_mm[sel] = mm
 
     for i in slow:
         top, bot = encode_aligned(asos[i], targets[i], target_orientation=target_orientation,

@@ -136,7 +136,7 @@ def logistic4(x, bottom, top, hill, ec50):
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore"):
         lx = np.log(x)
-    s = special.expit(hill * (lx - math.log(ec50)))
+    s = special.expit(hill * (lx - np.log(ec50)))
     return bottom + (top - bottom) * s
 
 
@@ -379,9 +379,9 @@ def analyze_potency(df: pl.DataFrame, opts: PotencyOptions) -> PotencyResult:
         pl.concat_str([pl.col(k) for k in group_keys], separator="\x1f").alias("_gk"))
     df = df.with_columns(
         pl.concat_str([pl.col("_gk"), pl.col("sample")], separator="\x1e").alias("_sk"),
-        pl.concat_str([pl.lit(f"{k}=") + pl.col(k) for k in group_keys] +
-                      [pl.lit("sample=") + pl.col("sample")], separator=", ")
-        .str.replace_all(r"(^|, )\w+=(?:, |$)", "$1").str.strip_chars(", ").alias("_label"))
+        pl.concat_str([pl.when(pl.col(k) != "").then(pl.lit(f"{k}=") + pl.col(k))
+                       for k in group_keys] + [pl.lit("sample=") + pl.col("sample")],
+                      separator=", ", ignore_nulls=True).alias("_label"))
     reason = (
         pl.when(pl.col("sample") == "").then(pl.lit("missing sample"))
         .when(pl.col("dose").is_null() | (pl.col("dose") == "")).then(pl.lit("missing dose"))

@@ -534,13 +534,11 @@ def prepare(df: pl.DataFrame, opts: StabilityOptions, errors: _Errors):
     present = [k for k in KEYS]
     df = df.with_columns(
         pl.concat_str([pl.col(k) for k in present], separator="\x1f").alias("_sk"),
-        pl.concat_str([pl.lit(f"{k}=") + pl.col(k) for k in present], separator=", ")
-        .alias("_label0"),
+        pl.concat_str([pl.when(pl.col(k) != "").then(pl.lit(f"{k}=") + pl.col(k))
+                       for k in present], separator=", ", ignore_nulls=True).alias("_label"),
     )
-    df = df.with_columns(
-        pl.when(pl.col("_sk") == "\x1f\x1f").then(pl.lit("all"))
-        .otherwise(pl.col("_label0").str.replace_all(r"(^|, )\w+=(?:, |$)", "$1")
-                   .str.strip_chars(", ")).alias("_label")).drop("_label0")
+    df = df.with_columns(pl.when(pl.col("_label") == "").then(pl.lit("all"))
+                         .otherwise(pl.col("_label")).alias("_label"))
 
     # time: number with optional unit suffix
     tm = pl.col("time").str.extract_groups(_TIME_RE)
