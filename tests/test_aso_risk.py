@@ -7,13 +7,13 @@ import json
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from pmcore.cli import _common
+from pmcore.cli.main import cli
 
 from pmcore import aso_risk
 from pmcore.aso_design import parse_aso
 from pmcore.aso_risk import RiskThresholds, classify, score_sites, summarize, write_risk_tables
 from pmcore.aso_schemas import ASO_SITES_SCHEMA, ASO_SUMMARY_SCHEMA
-from pmcore.cli import _common
-from pmcore.cli.main import cli
 from pmcore.errors import InputError
 from pmcore.io import read_provenance
 from pmcore.thermo import duplex_thermo, perfect_target

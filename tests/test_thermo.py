@@ -309,6 +309,39 @@ def test_batch_equals_scalar(items, salt):
         assert batch.n_bulges[i] == s.n_bulges
 
 
+@pytest.mark.parametrize("kind", ["rna", "dna"])
+def test_batch_loops_and_terminal_runs_equal_scalar(kind):
+    """Runs of 2-4 adjacent mismatches (internal loops) and frayed ends, both parameter sets."""
+    rng = random.Random(23)
+    asos, tgts = [], []
+    for _ in range(400):
+        n = rng.randint(12, 30)
+        aso = rand_dna(rng, n)
+        tgt = list(perfect_target(aso) if kind == "rna" else aso.translate(DNA_COMP)[::-1])
+        for _ in range(rng.randint(1, 2)):
+            run = rng.randint(2, 4)
+            start = rng.randint(0, n - run)
+            for j in range(start, start + run):
+                tgt[j] = rng.choice([b for b in ("ACGU" if kind == "rna" else "ACGT")
+                                     if b != tgt[j]])
+        tgt = "".join(tgt)
+        try:
+            duplex_thermo(aso, tgt, target_kind=kind)
+        except InputError:
+            continue
+        asos.append(aso)
+        tgts.append(tgt)
+    batch = duplex_thermo_batch(asos, tgts, target_kind=kind, na_mm=100, chunk_size=97)
+    loops = 0
+    for i, (a, t) in enumerate(zip(asos, tgts)):
+        s = duplex_thermo(a, t, target_kind=kind, na_mm=100)
+        loops += any("internal loop" in note for note in s.notes)
+        assert batch.dg37[i] == pytest.approx(s.dg37, abs=1e-9)
+        assert batch.dh[i] == pytest.approx(s.dh, abs=1e-9)
+        assert batch.proxy[i] == s.proxy
+    assert loops > 100
+
+
 def test_batch_names_bad_record():
     with pytest.raises(InputError, match="site-2"):
         duplex_thermo_batch(["GCTACGTAGCAT"] * 3,

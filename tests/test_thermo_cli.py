@@ -7,9 +7,9 @@ import shutil
 import subprocess
 
 import pytest
-
 from pmcore.cli import _common
 from pmcore.cli.main import cli
+
 from pmcore.thermo import duplex_thermo, perfect_target
 
 ASO = "GCTACGTAGCATGCATGCAA"
@@ -71,9 +71,11 @@ def test_hybrid_bad_input_exit_2_no_output(capsys, extra, needle):
 @pytest.mark.skipif(shutil.which("pmcore") is None, reason="console script not installed")
 def test_console_script():
     proc = subprocess.run(["pmcore", "hybrid", "--aso", ASO, "--target", perfect_target(ASO),
-                           "--json"], capture_output=True, text=True, timeout=60)
+                           "--json"], capture_output=True, text=True, timeout=60,
+                          check=False)
     assert proc.returncode == 0, proc.stderr
     assert set(json.loads(proc.stdout)) == {"dg37", "dh", "ds", "tm"}
     proc = subprocess.run(["pmcore", "hybrid", "--aso", "ACGU!ACGUACG", "--target",
-                           "ACGUACGUACGU", "--json"], capture_output=True, text=True, timeout=60)
+                           "ACGUACGUACGU", "--json"], capture_output=True, text=True, timeout=60,
+                          check=False)
     assert proc.returncode == 2 and proc.stdout == ""

@@ -1373,13 +1373,14 @@ def annotate_hits(df: pl.DataFrame, gene_model: GeneModel | None = None, regions
         _check_names(chrom, gene_model)
         res = gene_model.annotate(chrom, start, end, promoter_window=promoter_window)
         for k in ("gene_id", "gene_name", "gene_biotype", "region", "nearest_gene"):
-            cols[k] = pl.Series(k, res[k], dtype=pl.String)
+            cols[k] = pl.Series(k, res[k].tolist(), dtype=pl.String)
         d = res["distance_to_gene"]
         cols["distance_to_gene"] = pl.Series("distance_to_gene", d, dtype=pl.Int64).set(
             pl.Series(d < 0), None) if (d < 0).any() else pl.Series("distance_to_gene", d)
     if regions is not None and n:
         cols["regions_flagged"] = pl.Series("regions_flagged",
-                                            regions.flag(chrom, start, end), dtype=pl.String)
+                                            regions.flag(chrom, start, end).tolist(),
+                                            dtype=pl.String)
     new = []
     for name, dtype in ANNOTATION_POLARS_SCHEMA.items():
         s = cols.get(name)

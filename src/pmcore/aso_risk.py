@@ -51,8 +51,8 @@ from .aso_schemas import (
 )
 from .errors import InputError
 from .thermo import (
-    Conditions,
     _LUT,
+    Conditions,
     duplex_thermo_batch,
     perfect_target,
 )

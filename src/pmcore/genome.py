@@ -172,25 +172,21 @@ def read_2bit(path, piece: int = PIECE_BASES):
         tb.close()
 
 
-def _locate_bad_letter(path, first_line: int, piece: bytes, index: int) -> tuple[int, str]:
-    """Line number of the ``index``-th sequence letter of a piece that started at a line."""
-    ch = chr(piece[index])
-    if first_line is None:
-        return None, ch
-    # Re-read from the file: count letters line by line from ``first_line``.
+def _locate_letter(path, seq_line: int, index: int) -> int:
+    """Line holding the ``index``-th sequence letter of a record whose sequence starts at
+    ``seq_line`` (re-reads the file; only used to report an error)."""
     handle = _open_binary(path)
     try:
         seen = 0
         for lineno, raw in enumerate(handle, start=1):
-            if lineno < first_line:
+            if lineno < seq_line:
                 continue
-            letters = raw.translate(None, b"\r\n \t")
-            if seen + len(letters) > index:
-                return lineno, ch
-            seen += len(letters)
+            seen += len(raw.translate(None, b"\r\n \t"))
+            if seen > index:
+                return lineno
     finally:
         handle.close()
-    return first_line, ch
+    return seq_line
 
 
 # --------------------------------------------------------------------------- writer
@@ -224,30 +220,33 @@ class _StoreWriter:
         first_block = self.n_blocks
         length = 0
         carry = b""
+        seq_line = None  # line of the contig's first sequence letter, for error messages
         for seq, first_line in pieces:
+            if seq_line is None:
+                seq_line = first_line
             data = carry + seq
             usable = (len(data) // 64) * 64
             if usable:
-                self._pack(data[:usable], length, path, name, first_line)
+                self._pack(data[:usable], length, path, name, seq_line)
                 length += usable
             carry = data[usable:]
         if carry:
-            self._pack(carry, length, path, name, None)
+            self._pack(carry, length, path, name, seq_line)
             length += len(carry)
         contig = Contig(name, description, length, first_block)
         self.contigs.append(contig)
         return contig
 
-    def _pack(self, data: bytes, done: int, path, name, first_line) -> None:
+    def _pack(self, data: bytes, done: int, path, name, seq_line) -> None:
         nb = (len(data) + 63) // 64
         blocks = np.zeros((nb, 3), dtype=np.uint64)
         soft = np.zeros(nb, dtype=np.uint64)
         bad = _pack.pack_bases(data, blocks, soft, 0)
         if bad >= 0:
-            line, ch = (None, chr(data[bad]))
-            if first_line is not None and path is not None:
-                line, ch = _locate_bad_letter(path, first_line, data, bad)
-            raise InputError(f"invalid sequence letter {ch!r} in contig {name!r} "
+            line = None
+            if seq_line is not None and path is not None:
+                line = _locate_letter(path, seq_line, done + bad)
+            raise InputError(f"invalid sequence letter {chr(data[bad])!r} in contig {name!r} "
                              f"(position {done + bad + 1})", path=path, line=line)
         tail = len(data) % 64
         if tail:  # bases past the contig end never match

@@ -40,6 +40,7 @@ Energy model (see ``docs/thermo.md`` for sources and the reasoning)
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -59,14 +60,14 @@ from .thermo_tables import (
 )
 
 __all__ = [
+    "BatchThermo",
     "Conditions",
     "Thermo",
-    "BatchThermo",
     "duplex_thermo",
     "duplex_thermo_batch",
-    "thermo_codes",
-    "perfect_target",
     "encode_aligned",
+    "perfect_target",
+    "thermo_codes",
 ]
 
 #: ASCII -> base code (0..3), GAP for '-', 255 for anything else.
@@ -313,7 +314,7 @@ def nn_sum(top: np.ndarray, bot: np.ndarray, params: NNParams, record=None):
         if frayed > 0:
             notes.append(f"ASO {side} end: {frayed} unpaired column(s) frayed")
 
-    for p, q in zip(pairs[:-1], pairs[1:]):
+    for p, q in itertools.pairwise(pairs):
         if q == p + 1:
             h, s, _ = _term(params, top[p], top[q], bot[p], bot[q])
             dh += h
@@ -461,8 +462,9 @@ def thermo_codes(top: np.ndarray, bot: np.ndarray, cond: Conditions | None = Non
     """
     cond = cond or Conditions()
     params = params_for(target_kind)
-    top = np.ascontiguousarray(top, dtype=np.intp)
-    bot = np.ascontiguousarray(bot, dtype=np.intp)
+    # int16 keeps the (n, L) temporaries small; doublet indices stay below 256.
+    top = np.ascontiguousarray(top, dtype=np.int16)
+    bot = np.ascontiguousarray(bot, dtype=np.int16)
     n, L = top.shape
     pair = (top + bot) == 3
     n_pairs = pair.sum(axis=1)
@@ -551,12 +553,13 @@ def thermo_codes(top: np.ndarray, bot: np.ndarray, cond: Conditions | None = Non
 def duplex_thermo_batch(asos, targets, *, na_mm: float = 1000.0, mg_mm: float = 0.0,
                         oligo_nm: float = 1000.0, target_nm: float = 1000.0,
                         target_orientation: str = "5to3", target_kind: str = "rna",
-                        ids=None) -> BatchThermo:
+                        ids=None, chunk_size: int = 100_000) -> BatchThermo:
     """Score many duplexes; same model and conventions as :func:`duplex_thermo`.
 
     Ungapped duplexes are grouped by length and scored with numpy (:func:`thermo_codes`);
     gapped alignments (bulges) go through the scalar model.
-    ``ids`` (optional) names the records in error messages.
+    ``ids`` (optional) names the records in error messages; ``chunk_size`` bounds the rows
+    scored per numpy call (and so the temporary memory, about 0.3 kB per row).
     """
     cond = Conditions(na_mm, mg_mm, oligo_nm, target_nm)
     params = params_for(target_kind)
@@ -583,7 +586,9 @@ def duplex_thermo_batch(asos, targets, *, na_mm: float = 1000.0, mg_mm: float = 
         else:
             slow.append(i)
 
-    for L, members in groups.items():
+    chunks = [(L, members[k:k + chunk_size]) for L, members in groups.items()
+              for k in range(0, len(members), chunk_size)]
+    for L, members in chunks:
         if L == 0:
             raise InputError("empty sequence", record=rec(members[0]))
         sel = np.asarray(members)

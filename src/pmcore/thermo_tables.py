@@ -139,7 +139,7 @@ def _loops():
     return bulge, internal
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def loop_tables() -> tuple[dict[int, float], dict[int, float]]:
     """Bulge and internal-loop initiation dG37 by size (kcal/mol), SantaLucia & Hicks 2004."""
     return _loops()
@@ -157,7 +157,7 @@ def loop_dg37(size: int, internal: bool) -> float:
     raise ValueError(f"no {'internal loop' if internal else 'bulge'} of size {size}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dna_params() -> NNParams:
     """DNA/DNA set: Allawi & SantaLucia 1997 stacks + DNA single mismatches (all measured)."""
     dh, ds, kind = _empty()
@@ -179,7 +179,7 @@ def dna_params() -> NNParams:
                     (0.0, 0.0), init_at, init_gc, hybrid=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hybrid_params() -> NNParams:
     """ASO(DNA):RNA set: Sugimoto 1995 stacks, Watkins 2011 mismatches, DNA/DNA fallback."""
     dh, ds, kind = _empty()
