@@ -16,7 +16,7 @@ from pmcore.cmc.potency import PotencyOptions, analyze_potency
 from pmcore.cmc.stability import StabilityOptions, analyze_stability, bound_crossing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cmc_scale import make_frame  # noqa: E402
+from cmc_scale import make_frame
 
 
 @pytest.fixture(scope="module")

@@ -86,3 +86,41 @@ def best_per_site(rows, pam_side=3):
         if key not in best or (r[8], sign * r[7]) < (best[key][8], sign * best[key][7]):
             best[key] = r
     return sorted(best.values())
+
+
+def casoffinder_lines(genome: dict, pattern: str, queries, max_dna: int, max_rna: int):
+    """Expected Cas-OFFinder 3 rows (all placements) for ``queries`` = [(query, mm, id)].
+
+    Strings are built from the expanded pattern/query pairs: the crRNA gets '-' where a DNA
+    bulge's extra bases sit, the DNA gets '-' where RNA bulge bases are skipped, and
+    mismatched genome letters are lower case.
+    """
+    side = 5 if pattern[0] != "N" else 3
+    out = []
+    for qi, (query, m, qid) in enumerate(queries):
+        letters = [i for i, c in enumerate(query) if c != "N"]
+        L = letters[-1] + 1 if side == 3 else len(query) - letters[0]
+        s0 = 0 if side == 3 else len(query) - L
+        for btype, bsize, bpos, pat, qry in variants(pattern, query, L, side, max_dna, max_rna):
+            for strand, p_s, q_s in (("+", pat, qry), ("-", revcomp(pat), revcomp(qry))):
+                w = len(p_s)
+                for chrom, seq in genome.items():
+                    up = seq.upper()
+                    for start in range(0, len(up) - w + 1):
+                        window = up[start:start + w]
+                        if any(rejects(c, g) for c, g in zip(p_s, window)):
+                            continue
+                        mm = sum(rejects(c, g) for c, g in zip(q_s, window))
+                        if mm > m:
+                            continue
+                        site = window if strand == "+" else revcomp(window)
+                        dna = "".join(g.lower() if rejects(c, g) else g for c, g in zip(qry, site))
+                        crrna = query
+                        if btype == 1:
+                            crrna = query[:s0 + bpos] + "-" * bsize + query[s0 + bpos:]
+                        elif btype == 2:
+                            dna = dna[:s0 + bpos] + "-" * bsize + dna[s0 + bpos:]
+                        out.append((qid if qid is not None else str(qi),
+                                    {0: "X", 1: "DNA", 2: "RNA"}[btype], crrna, dna, chrom,
+                                    str(start), strand, str(mm), str(bsize)))
+    return sorted(out)

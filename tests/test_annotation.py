@@ -482,3 +482,55 @@ def test_gene_model_repr_and_lookup(hand):
     with pytest.raises(KeyError):
         hand.transcript("nope")
     assert isinstance(hand, GeneModel)
+
+
+def test_annotate_hits_with_leading_nulls(hand):
+    # Regression: Polars infers a column's type from its first values; mostly-null string
+    # columns must still come out as String.
+    n = 3000
+    hits = pl.DataFrame({"chrom": ["chr1"] * n,
+                         "start": [20_000] * (n - 1) + [1060],
+                         "end": [20_023] * (n - 1) + [1083], "strand": ["+"] * n})
+    bed = RegionSet.from_bed(io.StringIO("chr1\t1000\t1100\tR\n"))
+    out = annotate_hits(hits, hand, bed)
+    assert out["gene_id"].to_list()[-1] == "G1" and out["gene_id"].null_count() == n - 1
+    assert out["regions_flagged"].to_list()[-1] == "R"
+    assert out.schema["regions_flagged"] == pl.String
+
+
+def test_annotate_accepts_series_and_lists(hand):
+    a = hand.annotate(pl.Series(["chr1", "chr1"]), [1060, 1200], [1061, 1201])
+    b = hand.annotate(["chr1", "chr1"], np.array([1060, 1200]), np.array([1061, 1201]))
+    assert a["region"].tolist() == b["region"].tolist() == ["CDS", "intron"]
+
+
+def test_overlapping_transcripts_brute_force():
+    rng = np.random.default_rng(4)
+    genes = random_model(rng, n_genes=12)
+    gm = read_gtf(io.StringIO(to_gtf(genes)))
+    chrom = rng.choice(["c1", "c2"], 200).astype(object)
+    qs = rng.integers(0, 3000, 200)
+    qe = qs + rng.integers(1, 30, 200)
+    q, t = gm.overlapping_transcripts(chrom, qs, qe)
+    got = sorted((int(a), gm.tx_id[b]) for a, b in zip(q, t))
+    expect = sorted((i, tx["id"]) for i in range(200) for g in genes for tx in g["txs"]
+                    if g["chrom"] == chrom[i] and tx["exons"][0][0] < qe[i]
+                    and qs[i] < tx["exons"][-1][1])
+    assert got == expect
+
+
+def test_embedded_demo_annotation():
+    from importlib.resources import files
+
+    folder = files("pmcore") / "data" / "annotation"
+    gm = read_annotation(str(folder / "demo.gtf"))
+    gm = gm.for_genome({"demo1": 200_000, "demo2": 100_000})
+    rs = RegionSet.from_bed(str(folder / "demo_regions.bed"))
+    hits = pl.DataFrame({"chrom": ["demo1", "demo2"], "start": [20_250, 40_800],
+                         "end": [20_273, 40_823], "strand": ["+", "-"]})
+    out = annotate_hits(hits, gm, rs)
+    assert "ONCO1" in out["gene_name"][0] and "TSG1" in out["gene_name"][1]
+    assert out["region"].to_list() == ["CDS", "CDS"]
+    assert out["regions_flagged"].to_list() == ["ONCO1_oncogene", "TSG1_tumour_suppressor"]
+    tsg = gm.transcript("DEMO_TSG1.1")
+    assert tsg.strand == "-" and tsg.length == 1000 + 200 + 500

@@ -185,3 +185,16 @@ def test_cli_aso_risk_bad_input_no_partial_output(tmp_path, sites, capsys):
 def test_exonic_intronic_vocabulary():
     assert {"exonic", "cds", "utr3"} <= aso_risk.EXONIC
     assert "intronic" in aso_risk.INTRONIC
+
+
+def test_empty_site_table_and_missing_site_ids(designs):
+    empty = pl.DataFrame(schema={"aso_id": pl.String, "aso_aligned": pl.String,
+                                 "target_aligned": pl.String})
+    scored = score_sites(empty, designs)
+    assert scored.height == 0 and scored.columns == ASO_SITES_SCHEMA.names
+    summ = summarize(scored, designs)
+    assert summ["n_sites"].to_list() == [0, 0, 0]
+    one = pl.DataFrame({"aso_id": ["a1"], "site_id": [None], "aso_aligned": [ASO],
+                        "target_aligned": [perfect_target(ASO)]},
+                       schema_overrides={"site_id": pl.String})
+    assert score_sites(one, designs)["site_id"].to_list() == ["a1:0"]

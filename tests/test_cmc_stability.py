@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import f as f_dist
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import f as f_dist
 
 from pmcore.cmc.stability import (
     StabilityOptions,
@@ -191,8 +191,8 @@ def _bound_by_statsmodels(model_fit, exog_fn, grid, alpha, side):
 def test_shelf_life_matches_statsmodels_bound():
     """The crossing equals the root of statsmodels' confidence bound of the mean."""
     sm = pytest.importorskip("statsmodels.formula.api")
-    from scipy.optimize import brentq
     import pandas as pd
+    from scipy.optimize import brentq
 
     rng = np.random.default_rng(3)
     for trial in range(4):
@@ -220,7 +220,7 @@ def test_shelf_life_matches_statsmodels_bound():
             else:
                 f, lot_ = fit, lot
 
-            def bound(t, f=f, lot_=lot_):
+            def bound(t, f=f, lot_=lot_, lower=lower):
                 ex = pd.DataFrame({"time": [t]} | ({"lot": [lot_]} if lot_ else {}))
                 p = f.get_prediction(ex).summary_frame(alpha=0.10)
                 return float(p["mean_ci_lower"].iloc[0]) - lower
@@ -354,6 +354,10 @@ def test_platform_leverage_borrows_slope():
     assert lv["model"] == "common_slope"
     assert lv["limiting_lot"].startswith("NEW")
     assert lv["slope"] == pytest.approx(-0.3, abs=0.03)
+    lots = pl.from_arrow(lev.lots).filter(pl.col("variant_id") == "NEW")
+    assert lots.filter(pl.col("borrowed")).height == 6
+    assert lots.filter(~pl.col("borrowed")).height == 2
+    assert lots.filter(pl.col("borrowed"))["crossing_months"].null_count() == 6
     # borrowing a well-determined slope tightens the bound of the short series
     assert lv["shelf_life_months"] > o["shelf_life_months"]
 
@@ -424,3 +428,18 @@ def test_fewer_than_three_lots_warning_and_single_lot():
     row = _one(analyze_stability(_synthetic(slopes=(-0.5,)), StabilityOptions(lower=95.0)))
     assert row["model"] == "common_line" and row["p_slopes"] is None
     assert "fewer than 3 lots (1)" in row["warnings"]
+
+
+@pytest.mark.parametrize("lower,upper,expected,side", [
+    (0.5, None, 115.468684445, "lower"),   # one-sided lower
+    (None, 4.5, 96.3055219561, "upper"),   # one-sided upper
+    (0.5, 4.5, 82.6037890116, "upper"),    # two-sided: upper side first (lower 95.465)
+])
+def test_moisture_expirest_crossings(shared_data, lower, upper, expected, side):
+    """Crossing times published with R expirest for LeBlond's moisture data (exp3)."""
+    df = _load(shared_data, "stab_leblond2011_moisture.csv")
+    res = analyze_stability(df, StabilityOptions(lower=lower, upper=upper))
+    row = _one(res)
+    assert row["model"] == "common_line"
+    assert row["shelf_life_months"] == pytest.approx(expected, abs=1e-5)
+    assert row["limiting_side"] == side

@@ -278,6 +278,8 @@ def _fields(line: str, path, lineno: int, fmt: str):
     return chrom, ftype, start, end, _STRAND_CODE[strand], attrs
 
 
+_GTF_GENE_ID = re.compile(r'(?:^|;)\s*gene_id\s+(?:"([^"]*)"|([^;\s"]+))')
+_GTF_TX_ID = re.compile(r'(?:^|;)\s*transcript_id\s+(?:"([^"]*)"|([^;\s"]+))')
 _GTF_ATTR = re.compile(r'([^\s";=]+)\s+(?:"([^"]*)"|([^;\s"]+))\s*(?:;|$)')
 
 
@@ -321,7 +323,9 @@ def read_gtf(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> GeneM
     exon/CDS/UTR/codon records), ``gene_name``, ``gene_biotype`` or ``gene_type``,
     ``transcript_biotype`` or ``transcript_type``. ``gene`` and ``transcript`` lines are
     optional: spans are derived from exons. When a transcript has CDS/UTR records but no
-    exon records, its exons are the union of those pieces. Malformed records raise
+    exon records, its exons are the union of those pieces. Names and biotypes are read
+    from ``gene``/``transcript`` lines and from the first line of each gene and
+    transcript (GTF repeats them on every line). Malformed records raise
     :class:`InputError` with file, line and reason.
     """
     handle, path, close = _open(source)
@@ -336,8 +340,13 @@ def read_gtf(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> GeneM
             kind = _PART_KIND.get(ft)
             if kind is None and ft not in ("gene", "transcript", "mrna"):
                 continue
-            attrs = _gtf_attributes(attr_text, path, lineno)
-            gid = attrs.get("gene_id")
+            # Full attribute parsing only where it adds facts (first line of a gene or
+            # transcript, gene/transcript lines); other lines need just the two ids.
+            m_g = _GTF_GENE_ID.search(attr_text)
+            m_t = _GTF_TX_ID.search(attr_text)
+            full = m_g is None or (kind is not None and m_t is None) or kind is None
+            attrs = _gtf_attributes(attr_text, path, lineno) if full else None
+            gid = attrs.get("gene_id") if full else (m_g.group(1) or m_g.group(2))
             if not gid:
                 raise InputError(f"{ftype} record without a gene_id attribute", path=path,
                                  line=lineno)
@@ -347,16 +356,20 @@ def read_gtf(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> GeneM
                 g = genes[gkey] = _GeneAcc(gid, chrom, strand, lineno)
             else:
                 _check_same(g, chrom, strand, "gene", gid, path, lineno)
-            if g.name is None:
-                g.name = attrs.get("gene_name") or None
-            if g.biotype is None:
-                g.biotype = attrs.get("gene_biotype") or attrs.get("gene_type") or None
+            if g.name is None or g.biotype is None:
+                if attrs is None and g.line == lineno:
+                    attrs = _gtf_attributes(attr_text, path, lineno)
+                if attrs is not None:
+                    g.name = g.name or attrs.get("gene_name") or None
+                    g.biotype = (g.biotype or attrs.get("gene_biotype")
+                                 or attrs.get("gene_type") or None)
             if ft == "gene":
                 g.start = start if g.start is None else min(g.start, start)
                 g.end = end if g.end is None else max(g.end, end)
                 g.line = min(g.line, lineno)
                 continue
-            tid = attrs.get("transcript_id")
+            tid = attrs.get("transcript_id") if attrs is not None else (
+                m_t.group(1) or m_t.group(2))
             if not tid:
                 raise InputError(f"{ftype} record without a transcript_id attribute",
                                  path=path, line=lineno, record=gid)
@@ -371,8 +384,11 @@ def read_gtf(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> GeneM
                                      f"(line {t.line}) and to gene {gid!r}", path=path,
                                      line=lineno, record=tid)
             if t.biotype is None:
-                t.biotype = (attrs.get("transcript_biotype") or attrs.get("transcript_type")
-                             or None)
+                if attrs is None and t.line == lineno:
+                    attrs = _gtf_attributes(attr_text, path, lineno)
+                if attrs is not None:
+                    t.biotype = (attrs.get("transcript_biotype")
+                                 or attrs.get("transcript_type") or None)
             if kind is None:
                 t.start = start if t.start is None else min(t.start, start)
                 t.end = end if t.end is None else max(t.end, end)
@@ -953,6 +969,28 @@ class GeneModel:
         """Every transcript of a gene, in genome order."""
         g = np.flatnonzero(self.gene_id == gene_id)
         return [self.transcript_at(int(i)) for i in np.flatnonzero(np.isin(self.tx_gene, g))]
+
+    def overlapping_transcripts(self, chrom, start, end) -> tuple[np.ndarray, np.ndarray]:
+        """Every (site position, transcript index) pair whose transcript span overlaps.
+
+        Sorted by site then transcript; :meth:`transcript_at` turns an index into a
+        :class:`Transcript` (e.g. to report exon/intron/CDS/UTR with ``region_at``).
+        """
+        start = np.asarray(start, dtype=np.int64)
+        end = np.asarray(end, dtype=np.int64)
+        qs, ts = [], []
+        for name, idx in _group_by_chrom(chrom, start.size, start):
+            ci = self._chrom_index(name)
+            if ci is None:
+                continue
+            qi, ti = ci.span.pairs(start[idx], end[idx])
+            qs.append(idx[qi])
+            ts.append(ti)
+        if not qs:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        q, t = np.concatenate(qs), np.concatenate(ts)
+        order = np.lexsort((t, q))
+        return q[order], t[order]
 
     def gene_bodies(self, chrom: str | None = None):
         """Yield ``(gene_id, gene_name, chrom, start, end, strand)`` per gene (pre-mRNA)."""

@@ -275,8 +275,9 @@ def score_sites(sites, asos, *, conditions: Conditions | None = None,
             raise InputError(f"site table lacks column {col!r}")
     n = df.height
     aso_ids = df["aso_id"].cast(pl.String).to_list()
-    site_ids = (df["site_id"].cast(pl.String).to_list() if "site_id" in df.columns
-                else [f"{a}:{i}" for i, a in enumerate(aso_ids)])
+    given = df["site_id"].cast(pl.String).to_list() if "site_id" in df.columns else [None] * n
+    site_ids = [s if s is not None else f"{a}:{i}"
+                for i, (a, s) in enumerate(zip(aso_ids, given, strict=True))]
     a_aln = df["aso_aligned"].cast(pl.String).to_list()
     t_aln = df["target_aligned"].cast(pl.String).to_list()
 
@@ -393,7 +394,8 @@ def summarize(scored: pl.DataFrame, asos, *, conditions: Conditions | None = Non
              .with_columns(pl.format("{} ({}, {} kcal/mol, {} mm)", pl.col("site_id"),
                                      pl.col("risk_class"), pl.col("dg37").round(2),
                                      pl.col("n_mismatches")).alias("w"))
-             .group_by("aso_id").agg(pl.col("w").str.join("; ").alias("worst_sites")))
+             .group_by("aso_id", maintain_order=True)
+             .agg(pl.col("w").str.join("; ").alias("worst_sites")))
     base = pl.DataFrame({
         "aso_id": list(designs),
         "sequence": [d.sequence for d in designs.values()],

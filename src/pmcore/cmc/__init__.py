@@ -7,6 +7,6 @@ from .stability import StabilityOptions, StabilityResult, analyze_stability, loa
 
 __all__ = ["StabilityOptions", "StabilityResult", "analyze_stability", "load_stability"]
 
-from .potency import PotencyOptions, PotencyResult, analyze_potency, load_potency  # noqa: E402
+from .potency import PotencyOptions, PotencyResult, analyze_potency, load_potency
 
 __all__ += ["PotencyOptions", "PotencyResult", "analyze_potency", "load_potency"]

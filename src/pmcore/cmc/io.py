@@ -15,8 +15,8 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.feather as feather
 import pyarrow.parquet as pq
+from pyarrow import feather
 
 from pmcore.errors import InputError
 from pmcore.io import atomic_path, with_provenance
@@ -28,8 +28,7 @@ _ARROW = {".arrow", ".ipc", ".feather"}
 
 def _suffix(path: str) -> str:
     name = str(path).lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = name.removesuffix(".gz")
     return Path(name).suffix
 
 
@@ -196,5 +195,5 @@ def sidecar(path: str, name: str) -> str:
     """``out.parquet`` -> ``out.<name>.parquet`` (same format as the main output)."""
     p = Path(path)
     suffix = "".join(p.suffixes[-1:]) or ".parquet"
-    stem = p.name[: -len(suffix)] if p.name.endswith(suffix) else p.name
+    stem = p.name.removesuffix(suffix)
     return str(p.with_name(f"{stem}.{name}{suffix}"))

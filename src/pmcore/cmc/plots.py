@@ -59,7 +59,7 @@ def plot_stability(result, out_dir, fmt="png", options=None, max_series=None) ->
         two = row["sides"] == "two-sided"
         colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         model = row["model"]
-        for j, lrow in enumerate(lt.iter_rows(named=True)):
+        for j, lrow in enumerate(lt.filter(~pl.col("borrowed")).iter_rows(named=True)):
             c = colors[j % len(colors)]
             pts = d.filter(pl.col("lot") == lrow["lot"])
             ax.scatter(pts["_tm"], pts["_v"], color=c, s=18, label=f"lot {lrow['lot']}")

@@ -265,8 +265,8 @@ def fit_single(x, y, min_doses=4, flat_alpha=0.05):
     ldmin, ldmax = ldpos.min(), ldpos.max()
     if not (ldmin - math.log(1000) < le < ldmax + math.log(1000)):
         raise FitFailure("4PL fit did not converge (EC50 far outside the dose range)")
-    return dict(A=A, D=D, lh=lh, le=le, rss=rss, df=df, cov=cov, n=n, n_doses=nd,
-                converged=True, theta=res.x)
+    return {"A": A, "D": D, "lh": lh, "le": le, "rss": rss, "df": df, "cov": cov, "n": n, "n_doses": nd,
+                "converged": True, "theta": res.x}
 
 
 def _covariance(J, rss, df):
@@ -310,7 +310,7 @@ def fit_parallel(x_ref, y_ref, x_test, y_test, fit_ref, fit_test):
     cov = _covariance(J, rss, df)
     if cov is None:
         raise FitFailure("parallel 4PL fit did not converge (singular information matrix)")
-    return dict(theta=res.x, rss=rss, df=df, cov=cov, n=x.size)
+    return {"theta": res.x, "rss": rss, "df": df, "cov": cov, "n": x.size}
 
 
 def _ratio_ci(p_t, v_t, p_r, v_r, q):
@@ -444,8 +444,8 @@ def analyze_potency(df: pl.DataFrame, opts: PotencyOptions) -> PotencyResult:
             continue
         fr = fits[opts.reference]
         _param_row(params, keyrec, opts.reference, True, "individual", fr)
-        curves.append(dict(key=keyrec, label=glabel, sample=opts.reference, reference=True,
-                           data=data[opts.reference], fit=fr))
+        curves.append({"key": keyrec, "label": glabel, "sample": opts.reference, "reference": True,
+                           "data": data[opts.reference], "fit": fr})
         for smp in samples:
             if smp == opts.reference or smp not in fits:
                 continue
@@ -459,8 +459,8 @@ def analyze_potency(df: pl.DataFrame, opts: PotencyOptions) -> PotencyResult:
             except FitFailure as exc:
                 errors.add(f"{gk}\x1e{smp}", lab, keyrec["variant_id"], str(exc), None, None)
                 continue
-            curves.append(dict(key=keyrec, label=glabel, sample=smp, reference=False,
-                               data=data[smp], fit=ft, parallel=pf))
+            curves.append({"key": keyrec, "label": glabel, "sample": smp, "reference": False,
+                               "data": data[smp], "fit": ft, "parallel": pf})
             _rp_row(rps, params, keyrec, smp, opts, fr, ft, pf, q_rp_cache)
 
     rp_t = pa.Table.from_pydict(rps, schema=schemas.POTENCY_RP_SCHEMA)
@@ -519,7 +519,7 @@ def _rp_row(rps, params, keyrec, smp, opts, fr, ft, pf, cache):
     for sample, is_ref, le, se in ((None, True, le_r, se_le_r),
                                    (smp, False, le_r - lrho, math.sqrt(max(var_le_t, 0)))):
         _param_row(params, keyrec, sample if sample else opts.reference, is_ref, "parallel",
-                   dict(n=pf["n"], rss=pf["rss"], df=pf["df"], n_doses=0),
+                   {"n": pf["n"], "rss": pf["rss"], "df": pf["df"], "n_doses": 0},
                    A=A, D=D, lh=lh, le=le, se_le=se)
     # parallelism: F test, parallel vs separate
     rss_u = fr["rss"] + ft["rss"]
@@ -532,7 +532,6 @@ def _rp_row(rps, params, keyrec, smp, opts, fr, ft, pf, cache):
         fstat, p_f = math.nan, math.nan
     # equivalence: ratio CIs
     qe = stats.t.ppf(1 - (1 - opts.equivalence_confidence) / 2, df_u)
-    ht, hr = math.exp(ft["lh"]), math.exp(fr["lh"])
     lr = ft["lh"] - fr["lh"]
     se = math.sqrt(ft["cov"][2, 2] + fr["cov"][2, 2])
     hill = (math.exp(lr), math.exp(lr - qe * se), math.exp(lr + qe * se))

@@ -25,10 +25,11 @@ Examples
 ...         for t, e in zip((0, 3, 6, 9, 12, 18, 24), (0.1, -0.2, 0.15, 0.0, -0.1, 0.2, e0))]
 >>> df = pl.DataFrame(rows, schema=["lot", "time", "value"], orient="row")
 >>> res = analyze_stability(df, StabilityOptions(lower=95.0))
->>> res.shelf_life["model"][0]
+>>> row = res.shelf_life.to_pylist()[0]
+>>> row["model"]
 'common_line'
->>> round(res.shelf_life["shelf_life_months"][0], 1)
-22.5
+>>> round(row["shelf_life_months"], 1)
+24.8
 """
 
 from __future__ import annotations
@@ -308,14 +309,14 @@ def fit_series(sidx, lidx, lot_series, t, y, n_series, *, alpha_pool=0.25):
     model[multi & (p_sl < alpha_pool)] = 2
     model[multi & (p_sl >= alpha_pool) & (p_int < alpha_pool)] = 1
 
-    return dict(
-        lot_n=n_g, lot_tbar=tbar_g, lot_ybar=ybar_g, lot_sxx=sxx_g, lot_slope=b_g,
-        lot_rss=rss_g, lot_df=df_g,
-        k=k_s, n=n_s, rss_full=rss_full, df_full=df_full, slope_cs=b_c, sxx_w=sxx_w,
-        rss_cs=rss_cs, df_cs=df_cs, tbar=tbar_s, ybar=ybar_s, sxx=sxx_s, slope_cl=b_s,
-        rss_cl=rss_cl, df_cl=df_cl, f_slopes=f_sl, p_slopes=p_sl, f_intercepts=f_int,
-        p_intercepts=p_int, model=model,
-    )
+    return {
+        "lot_n": n_g, "lot_tbar": tbar_g, "lot_ybar": ybar_g, "lot_sxx": sxx_g, "lot_slope": b_g,
+        "lot_rss": rss_g, "lot_df": df_g,
+        "k": k_s, "n": n_s, "rss_full": rss_full, "df_full": df_full, "slope_cs": b_c, "sxx_w": sxx_w,
+        "rss_cs": rss_cs, "df_cs": df_cs, "tbar": tbar_s, "ybar": ybar_s, "sxx": sxx_s, "slope_cl": b_s,
+        "rss_cl": rss_cl, "df_cl": df_cl, "f_slopes": f_sl, "p_slopes": p_sl, "f_intercepts": f_int,
+        "p_intercepts": p_int, "model": model,
+    }
 
 
 def _tq(conf, df, two_sided):
@@ -440,17 +441,18 @@ def extrapolation_limit(x: float, storage: str, accelerated_change: bool,
     """
     if storage == "room":
         if not accelerated_change:
-            return min(2 * x, x + 12), "room temperature, no significant change at " \
-                "accelerated: up to 2X, not exceeding X+12 months"
+            return min(2 * x, x + 12), ("room temperature, no significant change at "
+                                        "accelerated: up to 2X, not exceeding X+12 months")
         if not intermediate_change:
-            return min(1.5 * x, x + 6), "room temperature, significant change at " \
-                "accelerated but not at intermediate: up to 1.5X, not exceeding X+6 months"
-        return x, "room temperature, significant change at accelerated and " \
-            "intermediate: no extrapolation"
+            return min(1.5 * x, x + 6), ("room temperature, significant change at "
+                                         "accelerated but not at intermediate: up to 1.5X, "
+                                         "not exceeding X+6 months")
+        return x, ("room temperature, significant change at accelerated and "
+                   "intermediate: no extrapolation")
     if storage == "refrigerated":
         if not accelerated_change:
-            return min(1.5 * x, x + 6), "refrigerated, no significant change at " \
-                "accelerated: up to 1.5X, not exceeding X+6 months"
+            return min(1.5 * x, x + 6), ("refrigerated, no significant change at "
+                                         "accelerated: up to 1.5X, not exceeding X+6 months")
         return x, "refrigerated, significant change at accelerated: no extrapolation"
     if storage == "frozen":
         return x, "frozen: based on long-term data, no extrapolation"
@@ -460,11 +462,6 @@ def extrapolation_limit(x: float, storage: str, accelerated_change: bool,
 # ------------------------------------------------------------------ input preparation
 
 _TIME_RE = r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)$"
-
-
-def _series_label(keys: dict) -> str:
-    parts = [f"{k}={v}" for k, v in keys.items() if v not in (None, "")]
-    return ", ".join(parts) if parts else "all"
 
 
 class _Errors:
@@ -745,8 +742,8 @@ def _analyze_arrays(df: pl.DataFrame, opts: StabilityOptions, own_col: str | Non
     np.maximum.at(tmax_g, lidx, t)
     ntimes = (df.group_by("_lidx").agg(pl.col("_tm").n_unique()).sort("_lidx")["_tm"]
               .to_numpy())
-    return dict(fit=fit, cr=cr, lot_series=lot_series, lower=lower, upper=upper, S=S, G=G,
-                lot_tmax=tmax_g, lot_ntimes=ntimes, own_lot=own_lot)
+    return {"fit": fit, "cr": cr, "lot_series": lot_series, "lower": lower, "upper": upper, "S": S, "G": G,
+                "lot_tmax": tmax_g, "lot_ntimes": ntimes, "own_lot": own_lot}
 
 
 def _platform(df: pl.DataFrame, opts: StabilityOptions):
@@ -805,7 +802,7 @@ def analyze_stability(df: pl.DataFrame, opts: StabilityOptions | None = None
         return _empty_result(errors, clean)
     clean = _encode(clean)
     run = _analyze_arrays(clean, opts)
-    fit, cr, S = run["fit"], run["cr"], run["S"]
+    fit = run["fit"]
 
     # degrees of freedom needed for a bound
     no_df = fit["df_full"] < 1
@@ -831,7 +828,6 @@ def _platform_results(clean: pl.DataFrame, opts: StabilityOptions) -> dict:
         return {}
     ext = _encode(ext.drop("_sidx", "_lidx"))
     run = _analyze_arrays(ext, opts, own_col="_own")
-    fit, cr = run["fit"], run["cr"]
     keys = ext.group_by("_sidx").agg(
         pl.col("_sk").first(),
         pl.col("variant_id").filter(~pl.col("_own")).unique().sort().alias("donors"),
@@ -839,10 +835,11 @@ def _platform_results(clean: pl.DataFrame, opts: StabilityOptions) -> dict:
     ).sort("_sidx")
     lots = ext.group_by("_lidx").agg(pl.col("lot").first(), pl.col("_own").first()).sort(
         "_lidx")
+    names = lots["lot"].to_list()
     out = {}
     for i, rec in enumerate(keys.iter_rows(named=True)):
-        out[rec["_sk"]] = dict(index=i, donors=rec["donors"], n_donor_lots=rec["n_donor_lots"],
-                               run=run, lots=lots)
+        out[rec["_sk"]] = {"index": i, "donors": rec["donors"], "n_donor_lots": rec["n_donor_lots"],
+                               "run": run, "lots": lots, "names": names}
     return out
 
 
@@ -851,7 +848,7 @@ def _fmt_p(p):
 
 
 def _build_result(clean, run, series_keys, no_df, warn_rows, platform, errors, opts):
-    fit, cr, S, G = run["fit"], run["cr"], run["S"], run["G"]
+    fit, cr, S = run["fit"], run["cr"], run["S"]
     lot_series = run["lot_series"]
     model = fit["model"].copy()
     lots_frame = clean.group_by("_lidx").agg(pl.col("lot").first()).sort("_lidx")
@@ -963,7 +960,7 @@ def _build_result(clean, run, series_keys, no_df, warn_rows, platform, errors, o
                     borrowed_text = (f"common slope {slope:.6g}/month from "
                                      f"{plat['n_donor_lots']} lot(s) of {donors} "
                                      f"(platform slope test p={_fmt_p(p_sl)})")
-                    plat_override = dict(cross=c_own, side=sd_own, own=own)
+                    plat_override = {"cross": c_own, "side": sd_own, "own": own}
             else:
                 warns.append(f"platform slopes not poolable with {donors} "
                              f"(p={_fmt_p(p_sl)}): own lots only")
@@ -987,12 +984,12 @@ def _build_result(clean, run, series_keys, no_df, warn_rows, platform, errors, o
                                         opts.intermediate_change)
         if assumed:
             rule += " (storage assumed room temperature: condition has no temperature)"
-        floor = int(math.floor(cross + 1e-9)) if crosses else None
+        floor = math.floor(cross + 1e-9) if crosses else None
         if cap is None:
             proposed = None
         else:
             est = cross if crosses else np.inf
-            proposed = int(math.floor(min(est, cap) + 1e-9))
+            proposed = math.floor(min(est, cap) + 1e-9)
             if proposed > x:
                 warns.append(f"extrapolated beyond the {x:g} months of data to "
                              f"{proposed} months")
@@ -1074,9 +1071,8 @@ def _build_result(clean, run, series_keys, no_df, warn_rows, platform, errors, o
             lot_rows["sigma"].append(_nan_none(lot_sigma[g]))
             if plat_override is not None:
                 pr, pi = platform[rec["_sk"]]["run"], platform[rec["_sk"]]["index"]
-                pos = int(np.flatnonzero(
-                    np.array(plat["lots"]["lot"].to_list())[plat_override["own"]]
-                    == f"{rec['variant_id']}/{lot_names[g]}")[0])
+                own_names = [plat["names"][i] for i in plat_override["own"]]
+                pos = own_names.index(f"{rec['variant_id']}/{lot_names[g]}")
                 gg = int(plat_override["own"][pos])
                 msl = float(pr["fit"]["slope_cs"][pi])
                 mic = float(pr["fit"]["lot_ybar"][gg] - msl * pr["fit"]["lot_tbar"][gg])
@@ -1091,12 +1087,48 @@ def _build_result(clean, run, series_keys, no_df, warn_rows, platform, errors, o
                                              if np.isfinite(c_g) else None)
             lot_rows["borrowed"].append(False)
             curves.setdefault(rec["_sk"], []).append((lot_names[g], mic, msl))
+        if plat_override is not None:
+            _borrowed_lot_rows(lot_rows, rec, plat)
 
     shelf = pa.Table.from_pydict(rows, schema=schemas.STABILITY_SHELF_LIFE_SCHEMA)
     pool_t = pa.Table.from_pydict(pool, schema=schemas.STABILITY_POOLABILITY_SCHEMA)
     lots_t = pa.Table.from_pydict(lot_rows, schema=schemas.STABILITY_LOTS_SCHEMA)
     keep = clean.filter(~pl.col("_sk").is_in(list(errors.bad)))
     return StabilityResult(shelf, pool_t, lots_t, errors.table(), keep, curves)
+
+
+def _borrowed_lot_rows(lot_rows, rec, plat):
+    """Rows of the lots table for the platform lots that lent their slope."""
+    pr, pi = plat["run"], plat["index"]
+    pf = pr["fit"]
+    mine = np.flatnonzero(pr["lot_series"] == pi)
+    slope = float(pf["slope_cs"][pi])
+    for g in mine[~pr["own_lot"][mine]]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sigma = math.sqrt(pf["lot_rss"][g] / pf["lot_df"][g]) if pf["lot_df"][g] > 0 \
+                else math.nan
+            se = sigma / math.sqrt(pf["lot_sxx"][g])
+        p = 2 * stats.t.sf(abs(pf["lot_slope"][g] / se), pf["lot_df"][g]) \
+            if pf["lot_df"][g] > 0 and se > 0 else math.nan
+        for key in KEYS:
+            lot_rows[key].append(rec[key])
+        lot_rows["lot"].append(plat["names"][g])
+        lot_rows["n_obs"].append(int(pf["lot_n"][g]))
+        lot_rows["n_times"].append(int(pr["lot_ntimes"][g]))
+        lot_rows["time_max_months"].append(float(pr["lot_tmax"][g]))
+        lot_rows["intercept"].append(float(pf["lot_ybar"][g] - pf["lot_slope"][g]
+                                           * pf["lot_tbar"][g]))
+        lot_rows["slope"].append(float(pf["lot_slope"][g]))
+        lot_rows["slope_se"].append(_nan_none(se))
+        lot_rows["slope_p"].append(_nan_none(p))
+        lot_rows["rss"].append(float(pf["lot_rss"][g]))
+        lot_rows["df"].append(int(pf["lot_df"][g]))
+        lot_rows["sigma"].append(_nan_none(sigma))
+        lot_rows["model_intercept"].append(float(pf["lot_ybar"][g] - slope * pf["lot_tbar"][g]))
+        lot_rows["model_slope"].append(slope)
+        lot_rows["crossing_months"].append(None)
+        lot_rows["crossing_side"].append(None)
+        lot_rows["borrowed"].append(True)
 
 
 def _nan_none(x):
@@ -1116,12 +1148,3 @@ def _empty_result(errors, clean):
         schemas.STABILITY_SHELF_LIFE_SCHEMA.empty_table(),
         schemas.STABILITY_POOLABILITY_SCHEMA.empty_table(),
         schemas.STABILITY_LOTS_SCHEMA.empty_table(), errors.table(), clean, {})
-
-
-def confidence_band(fit_line, t, s2, n, tbar, sxx, df, conf, two_sided):
-    """Mean line and its confidence bounds at times ``t`` (for plots)."""
-    icpt, slope = fit_line
-    q = float(_tq(conf, np.array([df]), np.array([two_sided]))[0])
-    mean = icpt + slope * t
-    half = q * np.sqrt(s2 * (1.0 / n + (t - tbar) ** 2 / sxx))
-    return mean, mean - half, mean + half

@@ -1,0 +1,104 @@
+"""The engine on the real genomes in ../shared/data against a vectorised brute force.
+
+The reference counts, for every genome position and strand, the mismatches of the guide
+against the window with numpy (letter by letter, upper-cased, non-ACGT letters always
+mismatched), and checks the PAM the same way. Skips when the data folder is absent.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from pmcore.genome import GenomeStore, build_store
+from pmcore.offtarget import OffTargetSearch, Query, SiteLayout
+
+COMP = bytes.maketrans(b"ACGT", b"TGCA")
+
+
+def read_fasta(path, limit=None):
+    genome, name, parts = {}, None, []
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            if line.startswith(">"):
+                if name:
+                    genome[name] = "".join(parts)
+                name, parts = line[1:].split()[0], []
+            else:
+                parts.append(line.strip())
+    genome[name] = "".join(parts)
+    if limit:
+        genome = {k: v[:limit] for k, v in genome.items()}
+    return genome
+
+
+def brute_force(seq: str, guide: str, pam: str, max_mm: int):
+    """Sites (start, strand, mismatches) of guide+PAM (3' side; PAM of A/C/G/T/N/R codes)."""
+    s = np.frombuffer(seq.upper().encode(), dtype=np.uint8)
+    w = len(guide) + len(pam)
+    n = len(s) - w + 1
+    if n <= 0:
+        return set()
+    allowed = {"N": b"ACGTNRYKMSWBDHV", "R": b"AGNRYKMSWBDHV", "G": b"G", "A": b"A"}
+    out = set()
+    for strand, g, p in (("+", guide, pam), ("-", None, None)):
+        if strand == "+":
+            query = (guide + pam).encode()
+        else:
+            query = (guide + pam).encode().translate(COMP)[::-1]
+        ok = np.ones(n, dtype=bool)
+        mm = np.zeros(n, dtype=np.int16)
+        for k, qc in enumerate(query):
+            col = s[k:k + n]
+            if strand == "+":
+                is_pam, code = k >= len(guide), chr(qc)
+            else:
+                is_pam, code = k < len(pam), chr(qc)
+            if is_pam:
+                c = pam[k - len(guide)] if strand == "+" else pam[len(pam) - 1 - k]
+                allowed_set = allowed[c] if strand == "+" else bytes(allowed[c]).translate(COMP)
+                ok &= np.isin(col, np.frombuffer(allowed_set, np.uint8))
+            else:
+                mm += col != qc
+        for start in np.flatnonzero(ok & (mm <= max_mm)):
+            out.add((int(start), strand, int(mm[start])))
+    return out
+
+
+CASES = [
+    ("ecoli_mg1655.fa.gz", None, "NGG", 4),
+    ("pf3d7_mal.fa.gz", None, "NRG", 3),
+    ("hs37_chrX_0_70M.fa.gz", 3_000_000, "NGG", 4),
+]
+
+
+@pytest.mark.parametrize("name,limit,pam,mm", CASES)
+def test_real_genome_against_brute_force(shared_data, tmp_path, name, limit, pam, mm):
+    genome = read_fasta(shared_data / "genomes" / name, limit)
+    rng = np.random.default_rng(5)
+    # guides taken from the genome itself (so there are perfect and near sites) + random
+    first = next(iter(genome.values())).upper()
+    guides = []
+    while len(guides) < 2:
+        p = int(rng.integers(100_000, len(first) - 100))
+        cand = first[p:p + 20]
+        if set(cand) <= set("ACGT"):
+            guides.append(cand)
+    guides.append("".join(rng.choice(list("ACGT"), 20)))
+    fa = tmp_path / "g.fa"
+    fa.write_text("".join(f">{k}\n{v}\n" for k, v in genome.items()))
+    build_store(fa, tmp_path / "g.pmg")
+    with GenomeStore(tmp_path / "g.pmg") as store:
+        search = OffTargetSearch(store, [Query(f"q{i}", g, mm) for i, g in enumerate(guides)],
+                                 SiteLayout(20, pam, 3), threads=2)
+        got = {i: set() for i in range(len(guides))}
+        for batch in search.batches():
+            for q, c, s, st, m in zip(*(batch.column(k).to_pylist() for k in
+                                        ("query_id", "chrom", "start", "strand", "mismatches"))):
+                got[int(q[1:])].add((c, s, st, m))
+    for i, g in enumerate(guides):
+        exp = {(c, s, st, m) for c, seq in genome.items() for s, st, m in brute_force(seq, g, pam, mm)}
+        assert got[i] == exp
+    assert sum(len(v) for v in got.values()) > 0
