@@ -38,7 +38,7 @@ def random_model(rng, contigs=("c1", "c2"), length=3000, n_genes=8):
         txs = []
         for ti in range(int(rng.integers(1, 4))):
             n_ex = int(rng.integers(1, 5))
-            cuts = sorted(set(int(x) for x in rng.integers(0, length, 2 * n_ex)))
+            cuts = sorted({int(x) for x in rng.integers(0, length, 2 * n_ex)})
             if len(cuts) % 2:
                 cuts = cuts[:-1]
             if not cuts:
@@ -387,8 +387,8 @@ def test_inconsistent_transcripts_are_errors():
      2),
     ("##gff-version 3\nc\tt\texon\t1\t5\t.\t+\t.\tID=e1\n", "without a Parent", 2),
     ('##gff-version 3\nc\tt\tgene\t1\t5\t.\t+\t.\tgene_id "g"\n', "look like GTF", 2),
-    ("##gff-version 3\nc\tt\tmRNA\t1\t5\t.\t+\t.\tID=m;Parent=ghost\n"
-     "c\tt\texon\t1\t5\t.\t+\t.\tParent=m\n", "'ghost' is not defined", 2),
+    (("##gff-version 3\nc\tt\tmRNA\t1\t5\t.\t+\t.\tID=m;Parent=ghost\n"
+      "c\tt\texon\t1\t5\t.\t+\t.\tParent=m\n"), "'ghost' is not defined", 2),
 ])
 def test_malformed_gff3(tmp_path, text, reason, line):
     p = tmp_path / "bad.gff3"

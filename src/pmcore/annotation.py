@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -54,17 +55,17 @@ from .errors import InputError
 from .io import open_text_input
 
 __all__ = [
-    "IntervalIndex",
     "GeneModel",
-    "Transcript",
+    "IntervalIndex",
     "SplicedTranscript",
-    "read_gtf",
-    "read_gff3",
-    "read_annotation",
+    "Transcript",
     "annotate_hits",
+    "read_annotation",
+    "read_gff3",
+    "read_gtf",
+    "revcomp",
     "softmask_flags",
     "synthetic_gtf",
-    "revcomp",
 ]
 
 # Severity codes used internally (index into _REGION_NAMES).
@@ -127,7 +128,7 @@ class IntervalIndex:
             edges = np.flatnonzero(np.diff(b_sorted)) + 1
             bounds = np.concatenate(([0], edges, [starts.size]))
             lens = self._ends - self._starts
-            for lo, hi in zip(bounds[:-1], bounds[1:]):
+            for lo, hi in itertools.pairwise(bounds):
                 self._buckets.append((int(lo), int(hi), int(lens[lo:hi].max())))
         # Union of positive-length intervals, merged only where they share bases, so a
         # zero-length query at a boundary is answered exactly like the pairwise test.
@@ -199,8 +200,7 @@ def _merge(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out = [list(pieces[0])]
     for s, e in pieces[1:]:
         if s <= out[-1][1]:
-            if e > out[-1][1]:
-                out[-1][1] = e
+            out[-1][1] = max(out[-1][1], e)
         else:
             out.append([s, e])
     return [(s, e) for s, e in out]
@@ -218,7 +218,7 @@ _GFF_GENE_TYPES = {"gene", "ncrna_gene", "pseudogene", "protein_coding_gene",
 
 
 class _GeneAcc:
-    __slots__ = ("gene_id", "name", "biotype", "chrom", "strand", "start", "end", "line")
+    __slots__ = ("biotype", "chrom", "end", "gene_id", "line", "name", "start", "strand")
 
     def __init__(self, gene_id, chrom, strand, line):
         self.gene_id = gene_id
@@ -232,8 +232,19 @@ class _GeneAcc:
 
 
 class _TxAcc:
-    __slots__ = ("tid", "gene", "chrom", "strand", "start", "end", "exons", "cds", "utr",
-                 "biotype", "line")
+    __slots__ = (
+        "biotype",
+        "cds",
+        "chrom",
+        "end",
+        "exons",
+        "gene",
+        "line",
+        "start",
+        "strand",
+        "tid",
+        "utr",
+    )
 
     def __init__(self, tid, gene, chrom, strand, line):
         self.tid = tid
@@ -443,7 +454,7 @@ def read_gff3(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> Gene
     parts = []         # (parents, chrom, start, end, strand, kind, line)
     try:
         for lineno, line in enumerate(handle, 1):
-            if line.startswith("##FASTA") or line.startswith(">"):
+            if line.startswith(("##FASTA", ">")):
                 break
             if not line.strip() or line.startswith("#"):
                 continue
@@ -502,9 +513,14 @@ def read_gff3(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> Gene
             gid_key, tid = fid, fid
         elif f[5]:
             gid_key = f[5][0]
-            if gid_key not in feats:
-                raise InputError(f"Parent {gid_key!r} is not defined in the file",
-                                 path=path, line=f[7], record=fid)
+            for _ in range(8):  # climb e.g. miRNA -> primary_transcript -> gene
+                up = feats.get(gid_key)
+                if up is None:
+                    raise InputError(f"Parent {gid_key!r} is not defined in the file",
+                                     path=path, line=f[7], record=fid)
+                if up[0].lower() in _GFF_GENE_TYPES or not up[5]:
+                    break
+                gid_key = up[5][0]
             tid = attrs.get("transcript_id") or fid
         else:
             gid_key, tid = fid, attrs.get("transcript_id") or fid
@@ -543,8 +559,7 @@ def read_gff3(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> Gene
 def sniff_annotation_format(path) -> str:
     """``'gtf'`` or ``'gff3'`` from the file name, else from the first feature line."""
     name = str(path).lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = name.removesuffix(".gz")
     if name.endswith(".gtf"):
         return "gtf"
     if name.endswith((".gff3", ".gff")):
@@ -1194,13 +1209,15 @@ class GeneModel:
     def to_gtf(self, path_or_handle) -> None:
         """Write the model as GTF (gene, transcript, exon, CDS lines; 1-based closed)."""
         own = isinstance(path_or_handle, (str, Path))
-        out = open(path_or_handle, "w") if own else path_or_handle
+        out = open(path_or_handle, "w") if own else path_or_handle  # noqa: SIM115
+        by_gene = np.argsort(self.tx_gene, kind="stable")
+        first = np.searchsorted(self.tx_gene[by_gene], np.arange(self.n_genes + 1))
         try:
             for i in range(self.n_genes):
                 out.write(_gtf_line(self.gene_chrom[i], "gene", self.gene_start[i],
                                     self.gene_end[i], self.gene_strand[i],
                                     self._gene_attrs(i)))
-                for t in np.flatnonzero(self.tx_gene == i):
+                for t in by_gene[first[i]:first[i + 1]].tolist():
                     attrs = self._gene_attrs(i) + f' transcript_id "{self.tx_id[t]}";'
                     if self.tx_biotype[t]:
                         attrs += f' transcript_biotype "{self.tx_biotype[t]}";'

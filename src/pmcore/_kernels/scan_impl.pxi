@@ -39,35 +39,46 @@ DEF QW_T = 6
 DEF QW_DEG = 7
 
 
-cdef inline uint64_t pam_bits(const uint64_t* words, int64_t p0,
-                              const int32_t* pam, Py_ssize_t nrows) noexcept nogil:
-    """Bit t set when the constraints hold for a site starting at p0 + t.
+cdef inline void base_words(const uint64_t* words, int64_t blk, uint64_t* out) noexcept nogil:
+    """For the 64 bases of block ``blk``: one word per base (A, C, G, T) and the
+    non-ACGT word."""
+    cdef uint64_t h = words[blk * NPLANES + PLANE_HI]
+    cdef uint64_t l = words[blk * NPLANES + PLANE_LO]
+    cdef uint64_t n = words[blk * NPLANES + PLANE_N]
+    out[0] = ~h & ~l & ~n
+    out[1] = ~h & l & ~n
+    out[2] = h & ~l & ~n
+    out[3] = h & l & ~n
+    out[4] = n
 
-    ``pam`` holds rows (window offset, allowed-base mask A=1 C=2 G=4 T=8, degenerate).
+
+cdef inline uint64_t pam_bits(const uint64_t* cur, const uint64_t* nxt,
+                              const int32_t* pam, Py_ssize_t nrows) noexcept nogil:
+    """Bit t set when the constraints hold for a site starting at base t of the block
+    whose base words are ``cur`` (``nxt``: the following block).
+
+    ``pam`` holds rows (window offset k < 64, allowed-base mask A=1 C=2 G=4 T=8,
+    degenerate flag: a non-ACGT genome letter passes).
     """
-    cdef uint64_t acc = ~(<uint64_t>0), h, l, n, m
+    cdef uint64_t acc = ~(<uint64_t>0), mc, mn
     cdef Py_ssize_t r
-    cdef int32_t k, allowed, deg
+    cdef int b
+    cdef int32_t k, allowed
     for r in range(nrows):
         k = pam[3 * r]
         allowed = pam[3 * r + 1]
-        deg = pam[3 * r + 2]
-        h = word_at(words, p0 + k, PLANE_HI)
-        l = word_at(words, p0 + k, PLANE_LO)
-        n = word_at(words, p0 + k, PLANE_N)
-        m = 0
-        if allowed & 1:
-            m |= ~h & ~l
-        if allowed & 2:
-            m |= ~h & l
-        if allowed & 4:
-            m |= h & ~l
-        if allowed & 8:
-            m |= h & l
-        m &= ~n
-        if deg:
-            m |= n
-        acc &= m
+        mc = 0
+        mn = 0
+        for b in range(4):
+            if (allowed >> b) & 1:
+                mc |= cur[b]
+                mn |= nxt[b]
+        if pam[3 * r + 2]:
+            mc |= cur[4]
+            mn |= nxt[4]
+        if k:
+            mc = (mc >> k) | (mn << (64 - k))
+        acc &= mc
         if acc == 0:
             break
     return acc
@@ -130,13 +141,21 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     cdef const int32_t* qm = &qmax[0] if nq > 0 else NULL
     cdef const uint8_t* qg = &qgeneral[0] if nq > 0 else NULL
     cdef int64_t x_lo = cstart, x_hi = cend - width  # anchors whose plain site fits
+    cdef uint64_t bw_cur[5]
+    cdef uint64_t bw_nxt[5]
+    cdef int b
     b_lo = lo >> 6
     b_hi = (hi + 63) >> 6
     with nogil:
         for blk in range(b_lo, b_hi):
             p0 = blk * 64
-            cf = pam_bits(words, p0, pf, npf)
-            cr = pam_bits(words, p0, pr, npr)
+            if blk == b_lo:
+                base_words(words, blk, bw_nxt)
+            for b in range(5):
+                bw_cur[b] = bw_nxt[b]
+            base_words(words, blk + 1, bw_nxt)
+            cf = pam_bits(bw_cur, bw_nxt, pf, npf)
+            cr = pam_bits(bw_cur, bw_nxt, pr, npr)
             lowmask = ~(<uint64_t>0)
             if p0 < lo:
                 lowmask &= ~(<uint64_t>0) << (lo - p0)

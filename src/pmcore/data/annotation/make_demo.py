@@ -25,7 +25,8 @@ SEED = 20261122
 
 def hand_genes(contigs: dict[str, int]) -> str:
     """Two genes with exact, documented structures (1-based closed, as GTF wants)."""
-    c1, c2 = list(contigs)[:2] if len(contigs) > 1 else (list(contigs)[0],) * 2
+    names = list(contigs)
+    c1, c2 = (names[0], names[1]) if len(names) > 1 else (names[0], names[0])
     lines = []
 
     def add(chrom, ftype, s, e, strand, attrs):
