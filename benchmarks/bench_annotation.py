@@ -10,9 +10,12 @@ runs ``annotate_hits`` on a Polars frame, and prints rates and peak RSS.
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import resource
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -79,13 +82,20 @@ def main(argv=None) -> None:
     t = time.perf_counter()
     text = synthetic_gtf(CONTIGS, args.genes, seed=1)
     n_lines = text.count("\n")
-    print(f"synthetic GTF: {args.genes:,} genes, {n_lines:,} lines "
-          f"({time.perf_counter() - t:.1f} s to generate)")
-    t = time.perf_counter()
-    gm = read_gtf(io.StringIO(text))
-    dt = time.perf_counter() - t
-    print(f"parse GTF: {dt:.2f} s ({n_lines / dt:,.0f} lines/s) -> {gm}")
-    del text
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "synthetic.gtf.gz"
+        with gzip.open(path, "wt", compresslevel=1) as fh:
+            fh.write(text)
+        del text
+        print(f"synthetic GTF: {args.genes:,} genes, {n_lines:,} lines, "
+              f"{path.stat().st_size / 1e6:.0f} MB gzipped "
+              f"({time.perf_counter() - t:.1f} s to generate)")
+        rss0 = _rss_mb()
+        t = time.perf_counter()
+        gm = read_gtf(path)
+        dt = time.perf_counter() - t
+    print(f"parse GTF.gz: {dt:.2f} s ({n_lines / dt:,.0f} lines/s) -> {gm}; "
+          f"peak RSS before/after parsing {rss0:,.0f}/{_rss_mb():,.0f} MB")
 
     chrom, start, end = make_sites(args.sites)
     t = time.perf_counter()

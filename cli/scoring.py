@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from pmcore.errors import InputError
-from pmcore.scoring import score_hits  # noqa: F401  (re-exported for ``scan --score``)
+from pmcore.scoring import score_hits
 
 log = logging.getLogger("pmcore")
 
@@ -27,6 +27,12 @@ def _fmt(value) -> str:
 
 
 # --------------------------------------------------------------------------- score-site
+
+def _looks_like_pair(fields) -> bool:
+    return len(fields) >= 2 and all(
+        len(f) >= 12 and f.isalpha() and set(f.upper()) <= set("ACGTUNRYSWKMBDHV")
+        for f in fields[:2])
+
 
 def _read_pairs(path: str):
     """Yield ``(line_number, header, fields)``; the header must name ``guide`` and ``site``."""
@@ -47,6 +53,15 @@ def _read_pairs(path: str):
                 header = [f.strip() for f in fields]
                 lowered = [h.lower() for h in header]
                 missing = [c for c in ("guide", "site") if c not in lowered]
+                if missing and _looks_like_pair(header):
+                    # no header line: the first two columns are guide and site
+                    header = ["guide", "site"] + [f"column_{k}" for k in
+                                                  range(3, len(fields) + 1)]
+                    log.info("%s has no header line; reading columns 1-2 as guide, site",
+                             path)
+                    yield number, header, None
+                    yield number, header, fields
+                    continue
                 if missing:
                     raise InputError("pairs file header lacks column(s) " + ", ".join(missing)
                                      + " (tab-separated, first line)", path=path, line=number)
@@ -63,7 +78,7 @@ def _read_pairs(path: str):
 
 def _score_pairs_file(pairs: str, output: str, errors_path: str | None, strict: bool) -> None:
     from pmcore.io import open_output_text
-    from pmcore.scoring import _check_guide, _check_site, score_pairs
+    from pmcore.scoring import check_pair, score_pairs
 
     header = None
     kept_rows: list[list[str]] = []
@@ -82,8 +97,7 @@ def _score_pairs_file(pairs: str, output: str, errors_path: str | None, strict: 
         try:
             if len(fields) != len(header):
                 raise InputError(f"row has {len(fields)} fields, header has {len(header)}")
-            g = _check_guide(guide)
-            _check_site(site, len(g))
+            g, site = check_pair(guide, site)
         except InputError as exc:
             if strict:
                 raise InputError(exc.reason, path=pairs, line=number) from None

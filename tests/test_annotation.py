@@ -534,3 +534,153 @@ def test_embedded_demo_annotation():
     assert out["regions_flagged"].to_list() == ["ONCO1_oncogene", "TSG1_tumour_suppressor"]
     tsg = gm.transcript("DEMO_TSG1.1")
     assert tsg.strand == "-" and tsg.length == 1000 + 200 + 500
+
+
+def test_gene_line_without_transcripts_counts_as_exon():
+    gtf = 'c\tt\tgene\t101\t200\t.\t-\t.\tgene_id "g"; gene_name "LONE";\n'
+    gm = read_gtf(io.StringIO(gtf))
+    assert gm.n_transcripts == 1 and gm.transcript("g").gene_name == "LONE"
+    res = gm.annotate("c", [150, 250], [151, 251])
+    assert res["region"].tolist() == ["noncoding_exon", "promoter"]
+
+
+GTF_COLUMNS = ("gene_id", "gene_name", "gene_biotype", "gene_chrom", "gene_start", "gene_end",
+               "gene_strand", "gene_line", "tx_id", "tx_gene", "tx_chrom", "tx_start",
+               "tx_end", "tx_strand", "tx_cds_start", "tx_cds_end", "tx_biotype", "tx_line",
+               "exon_start", "exon_end", "_exon_ptr")
+
+
+def _noisy_gtf(rng, genes) -> str:
+    """The model's GTF with comments, blank lines, CRLF, unused features, odd spacing."""
+    out = []
+    for line in to_gtf(genes, with_gene_lines=bool(rng.integers(2))).splitlines():
+        r = rng.random()
+        if r < 0.05:
+            out.append("# a comment")
+        elif r < 0.08:
+            out.append("   ")
+        elif r < 0.12:
+            cols = line.split("\t")
+            out.append("\t".join(cols[:2] + ["Selenocysteine"] + cols[3:]))
+        if rng.random() < 0.1:
+            line = line.replace('transcript_id "', 'transcript_id  "')
+        if rng.random() < 0.1:
+            line = line.replace('gene_type "', 'gene_biotype "')
+        out.append(line)
+    eol = "\r\n" if rng.random() < 0.3 else "\n"
+    return eol.join(out) + eol
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_noisy_gtf_gives_the_same_model(tmp_path_factory, seed):
+    rng = np.random.default_rng(seed)
+    genes = random_model(rng, n_genes=int(rng.integers(1, 9)))
+    d = tmp_path_factory.mktemp("gtf")
+    clean = d / "clean.gtf"
+    clean.write_text(to_gtf(genes))
+    noisy = d / "noisy.gtf.gz"
+    with gzip.open(noisy, "wb") as fh:
+        fh.write(_noisy_gtf(rng, genes).encode())
+    ref, got = read_gtf(clean), read_gtf(noisy)
+    for col in GTF_COLUMNS:
+        if not col.endswith("_line"):
+            assert np.array_equal(getattr(ref, col), getattr(got, col)), col
+
+
+def test_load_annotation_sources(tmp_path):
+    from pmcore.annotation import load_annotation_sources
+
+    gtf = tmp_path / "a.gtf"
+    gtf.write_text('1\tt\texon\t11\t20\t.\t+\t.\tgene_id "a"; transcript_id "a1";\n')
+    bed = tmp_path / "r.bed"
+    bed.write_text("1\t0\t50\tR1\n")
+    alias = tmp_path / "alias.tsv"
+    alias.write_text("1\tchr1\n")
+    lengths = {"chr1": 100}
+    gm, rs = load_annotation_sources(lengths, gtf=gtf, beds=[bed], chrom_alias=alias)
+    assert gm.chroms == rs.chroms == ["chr1"]
+    assert gm.describe()["transcripts"] == 1
+    hits = pl.DataFrame({"chrom": ["chr1"], "start": [12], "end": [15], "strand": ["+"]})
+    out = annotate_hits(hits, gm, rs)
+    assert out.row(0, named=True)["regions_flagged"] == "R1"
+    assert load_annotation_sources(lengths) == (None, None)
+    with pytest.raises(InputError, match="did you mean 'chr1'") as err:
+        load_annotation_sources(lengths, gtf=gtf)
+    assert err.value.path == str(gtf) and err.value.line == 1
+
+
+def test_format_sniffing(tmp_path):
+    gff = "##gff-version 3\nc\tt\tgene\t1\t50\t.\t+\t.\tID=g1;Name=A\n"
+    gtf = 'c\tt\texon\t1\t50\t.\t+\t.\tgene_id "g1"; transcript_id "t1";\n'
+    for name, text, n_tx in (("a.txt", gff, 1), ("b.txt", gtf, 1)):
+        p = tmp_path / name
+        with gzip.open(p, "wt") as fh:
+            fh.write(text)
+        gm = read_annotation(p)
+        assert gm.n_genes == 1 and gm.n_transcripts == n_tx
+    assert read_annotation(tmp_path / "a.txt", format="gff3").gene_name.tolist() == ["A"]
+    with pytest.raises(InputError, match="unknown annotation format"):
+        read_annotation(tmp_path / "a.txt", format="bed")
+
+
+def test_annotate_numpy_unicode_and_missing_contigs(hand):
+    chrom = np.array([None] * 300 + ["chr1"], dtype=object)
+    res = hand.annotate(chrom, np.full(301, 1060), np.full(301, 1070))
+    assert res["region"][-1] == "CDS" and res["region"][0] == "intergenic"
+    res = hand.annotate(np.array(["chr1", "chr1"]), [1060, 1200], [1070, 1210])
+    assert res["region"].tolist() == ["CDS", "intron"]
+
+
+def _ov(a0, a1, b0, b1):
+    return max(a0, b0) < min(a1, b1)
+
+
+def test_annotate_long_genes_vs_interval_brute_force():
+    """Megabase genes (several length buckets) on a synthetic model, checked site by site."""
+    lengths = {"big": 3_000_000, "small": 400_000}
+    gm = read_gtf(io.StringIO(synthetic_gtf(lengths, 150, seed=9)))
+    txs = list(gm.iter_transcripts())
+    assert max(t.end - t.start for t in txs) > 200_000
+    rng = np.random.default_rng(2)
+    n = 400
+    chrom = rng.choice(list(lengths), n, p=[0.85, 0.15]).astype(object)
+    qs = (rng.random(n) * np.array([lengths[c] - 30 for c in chrom])).astype(np.int64)
+    # half the sites sit at exon edges, where the classes change
+    edges = [(t.chrom, int(e)) for t in txs for e in np.concatenate((t.exon_starts,
+                                                                    t.exon_ends))]
+    for i in range(0, n, 2):
+        c, e = edges[int(rng.integers(len(edges)))]
+        chrom[i], qs[i] = c, max(0, e - int(rng.integers(0, 23)))
+    qe = qs + 23
+    res = gm.annotate(chrom, qs, qe)
+    w = gm.promoter_window
+    for i in range(n):
+        c, s, e = chrom[i], int(qs[i]), int(qe[i])
+        best, genes = 0, set()
+        for t in txs:
+            if t.chrom != c:
+                continue
+            cls = 0
+            for a, b in zip(t.exon_starts.tolist(), t.exon_ends.tolist()):
+                if not _ov(a, b, s, e):
+                    continue
+                if not t.is_coding:
+                    cls = max(cls, 3)
+                    continue
+                if _ov(a, b, max(s, t.cds_start), min(e, t.cds_end)):
+                    cls = max(cls, 5)
+                if _ov(a, b, s, min(e, t.cds_start)) or _ov(a, b, max(s, t.cds_end), e):
+                    cls = max(cls, 4)
+            if cls == 0 and _ov(t.start, t.end, s, e):
+                cls = 2
+            prom = (t.start - w, t.start) if t.strand == "+" else (t.end, t.end + w)
+            if cls == 0 and _ov(max(prom[0], 0), prom[1], s, e):
+                cls = 1
+            if cls > best:
+                best, genes = cls, set()
+            if cls == best and cls:
+                genes.add(t.gene_id)
+        assert SEVERITY[res["region"][i]] == best, i
+        got = set(res["gene_id"][i].split(",")) if res["gene_id"][i] else set()
+        assert got == genes, i

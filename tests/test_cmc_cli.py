@@ -123,3 +123,80 @@ def test_console_script_runs(tmp_path):
                           capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stderr
     assert out.read_text().startswith("variant_id\tcondition\tattribute\tmodel")
+
+
+def test_stability_cli_parquet_input_arrow_output(tmp_path):
+    src = tmp_path / "in.parquet"
+    pl.read_csv(DEMO / "demo_stability.csv").write_parquet(src)
+    out = tmp_path / "o.arrow"
+    assert _run("stability", src, "-o", out, "--separate-error", "pooled", "--log") == 0
+    from pyarrow import feather
+
+    t = feather.read_table(out)
+    assert t.num_rows == 6
+    assert set(t.column("transform").to_pylist()) == {"log"}
+    assert (tmp_path / "o.lots.arrow").is_file()
+
+
+def test_excel_without_reader_is_a_clear_error(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("fastexcel") or importlib.util.find_spec("openpyxl"):
+        pytest.skip("an Excel reader is installed")
+    src = tmp_path / "x.xlsx"
+    src.write_bytes(b"PK\x03\x04")
+    assert _run("stability", src, "-o", tmp_path / "o.parquet") == 2
+    assert "Excel" in capsys.readouterr().err
+
+
+def test_stability_cli_usual_column_spellings(shared_data, tmp_path):
+    """'batch' and 'month' are accepted for lot and time; only the value is named."""
+    out = tmp_path / "lb.parquet"
+    src = shared_data / "cmc" / "stab_leblond2011_related.csv"
+    assert _run("stability", src, "-o", out, "--upper", "0.3",
+                "--col-value", "related_pct_lc") == 0
+    row = pl.read_parquet(out).row(0, named=True)
+    assert row["model"] == "separate"
+    assert row["shelf_life_months"] == pytest.approx(15.844877978, abs=1e-6)
+    assert row["shelf_life_floor_months"] == 15
+    assert row["shelf_life_proposed_months"] == 15
+    assert row["limiting_lot"] == "b8" and row["limiting_side"] == "upper"
+
+
+def test_stability_cli_excel(shared_data, tmp_path):
+    """Excel input through openpyxl (skipped when it is not installed)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    import csv
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    with open(shared_data / "cmc" / "stab_jmp_stability.csv") as handle:
+        for i, row in enumerate(csv.reader(handle)):
+            ws.append(row if i == 0 else [row[0], float(row[1]), float(row[2])])
+    src = tmp_path / "jmp.xlsx"
+    wb.save(src)
+    out = tmp_path / "o.parquet"
+    assert _run("stability", src, "-o", out, "--col-value", "conc_mg_per_kg",
+                "--lower", "95") == 0
+    row = pl.read_parquet(out).row(0, named=True)
+    assert row["shelf_life_months"] == pytest.approx(23.47505, abs=1e-5)
+
+
+def test_no_partial_outputs_when_a_companion_cannot_be_written(tmp_path, capsys):
+    (tmp_path / "z.lots.parquet").mkdir()
+    rc = _run("stability", DEMO / "demo_stability.csv", "-o", tmp_path / "z.parquet")
+    assert rc == 2
+    assert "output path is a directory" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z.lots.parquet"]
+
+
+def test_potency_from_stdin_to_tsv(tmp_path):
+    out = tmp_path / "rp.tsv"
+    data = (DEMO / "demo_potency.csv").read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "potency", "-", "--reference",
+                           "RS", "-o", str(out), "--ci", "fieller"], input=data,
+                          capture_output=True, check=False, cwd=Path(__file__).parents[1])
+    assert proc.returncode == 0, proc.stderr
+    t = pl.read_csv(out, separator="\t")
+    assert t.height == 9 and set(t["ci_method"]) == {"fieller"}
+    assert (t["rp_ci_low"] < t["rp"]).all() and (t["rp"] < t["rp_ci_high"]).all()

@@ -299,9 +299,13 @@ def test_no_crossing_reported_not_infinite():
     df = df.with_columns(pl.lit("100").alias("value"))
     df = df.with_columns((pl.col("value").cast(float) + pl.col("time").cast(float) * 0.01
                           + pl.Series([0.02, -0.01, 0.0, 0.01, -0.02] * 3)).cast(str))
-    row = _one(analyze_stability(df, StabilityOptions(lower=90.0, search_max=60)))
+    res = analyze_stability(df, StabilityOptions(lower=90.0, search_max=60))
+    row = _one(res)
     assert row["crosses"] is False
     assert row["shelf_life_months"] is None and row["shelf_life_floor_months"] is None
+    lots = pl.from_arrow(res.lots)
+    assert lots["crosses"].to_list() == [False] * 3
+    assert lots["crossing_months"].null_count() == 3
     assert row["shelf_life_proposed_months"] == 24  # 2X with X = 12
     assert "does not meet the limit" in row["warnings"]
 
@@ -443,3 +447,82 @@ def test_moisture_expirest_crossings(shared_data, lower, upper, expected, side):
     assert row["model"] == "common_line"
     assert row["shelf_life_months"] == pytest.approx(expected, abs=1e-5)
     assert row["limiting_side"] == side
+
+
+def test_log_transform_matches_statsmodels_on_log_scale():
+    """With --log the bound is statsmodels' bound of ln(value) against ln(limit)."""
+    sm = pytest.importorskip("statsmodels.formula.api")
+    import pandas as pd
+    from scipy.optimize import brentq
+
+    rng = np.random.default_rng(11)
+    t = np.repeat([0, 3, 6, 9, 12, 18, 24], 2).astype(float)
+    v = 100 * np.exp(-0.008 * t + rng.normal(0, 0.005, t.size))
+    df = pl.DataFrame({"lot": ["A"] * t.size, "time": t, "value": v})
+    row = _one(analyze_stability(df, StabilityOptions(lower=90.0, transform="log")))
+    fit = sm.ols("ly ~ time", pd.DataFrame({"time": t, "ly": np.log(v)})).fit()
+
+    def bound(x):
+        p = fit.get_prediction(pd.DataFrame({"time": [x]})).summary_frame(alpha=0.10)
+        return float(p["mean_ci_lower"].iloc[0]) - math.log(90.0)
+
+    assert row["shelf_life_months"] == pytest.approx(brentq(bound, 0, 300, xtol=1e-12),
+                                                     abs=1e-7)
+    assert row["transform"] == "log"
+
+
+def test_accelerated_change_and_storage_override():
+    df = _synthetic(slopes=(-0.05, -0.05, -0.05), condition="25C/60%RH")
+    base = _one(analyze_stability(df, StabilityOptions(lower=90.0)))
+    acc = _one(analyze_stability(df, StabilityOptions(lower=90.0, accelerated_change=True)))
+    both = _one(analyze_stability(df, StabilityOptions(lower=90.0, accelerated_change=True,
+                                                       intermediate_change=True)))
+    frozen = _one(analyze_stability(df, StabilityOptions(lower=90.0, storage="frozen")))
+    assert (base["shelf_life_proposed_months"], acc["shelf_life_proposed_months"],
+            both["shelf_life_proposed_months"], frozen["shelf_life_proposed_months"]) == (
+        24, 18, 12, 12)
+    assert frozen["storage"] == "frozen" and "no extrapolation" in frozen["extrapolation_rule"]
+
+
+def test_spec_file_and_limit_precedence():
+    df = pl.concat([_synthetic(variant_id="V1"), _synthetic(variant_id="V2", seed=1)])
+    df = df.with_columns(pl.when(pl.col("variant_id") == "V1").then(pl.lit("93"))
+                         .otherwise(pl.lit(None)).alias("lower_limit"))
+    spec = pl.DataFrame({"variant_id": ["V1", "V2"], "lower_limit": ["80", "94"]})
+    res = analyze_stability(df, StabilityOptions(lower=50.0, spec=spec))
+    lim = dict(zip(*pl.from_arrow(res.shelf_life).select("variant_id", "lower_limit")
+                   .to_dict(as_series=False).values()))
+    assert lim == {"V1": 93.0, "V2": 94.0}  # row column, then spec file, then the option
+
+
+def test_two_observation_lot_uses_pooled_error():
+    df = _synthetic(slopes=(-0.5, -0.1, -0.5))
+    df = df.filter(~((pl.col("lot") == "L1") & pl.col("time").is_in(["3", "6", "9"])))
+    res = analyze_stability(df, StabilityOptions(lower=95.0))
+    row = _one(res)
+    assert row["model"] == "separate"
+    assert "pooled error" in row["warnings"]
+    assert row["shelf_life_months"] is not None
+
+
+def test_batch_equals_one_by_one_and_row_order_free():
+    """The vectorised batch gives each series exactly its own single-series result."""
+    rng = np.random.default_rng(21)
+    frames = []
+    for i in range(12):
+        df = _random_series(rng, 2 + i % 4, [0, 3, 6, 9, 12, 18, 24][: 4 + i % 4],
+                            slope_sd=0.01 + 0.04 * (i % 3))
+        frames.append(df.with_columns(pl.lit(f"V{i:02d}").alias("variant_id"),
+                                      pl.col("time").cast(str), pl.col("value").cast(str)))
+    batch = pl.concat(frames).sample(fraction=1.0, shuffle=True, seed=3)
+    opts = StabilityOptions(lower=94.0, upper=106.0)
+    together = pl.from_arrow(analyze_stability(batch, opts).shelf_life)
+    assert together.height == 12
+    for i, df in enumerate(frames):
+        alone = _one(analyze_stability(df, opts))
+        row = together.row(i, named=True)
+        assert row["variant_id"] == f"V{i:02d}"
+        for key in ("model", "limiting_lot", "limiting_side", "shelf_life_floor_months"):
+            assert row[key] == alone[key]
+        for key in ("p_slopes", "p_intercepts", "shelf_life_months", "slope"):
+            assert row[key] == pytest.approx(alone[key], rel=1e-9, nan_ok=True)

@@ -92,7 +92,7 @@ def ref_cfd_bulge(guide: str, site: str, kind: str, size: int) -> float:
                     score *= REF_MM[f"r{a.replace('T', 'U')}:d{COMPLEMENT[b]},{p}"]
             best = max(best, score)
     else:
-        for i in range(0, 20 - size):  # guide bases i..i+size-1 (0-based) unpaired
+        for i in range(20 - size):  # guide bases i..i+size-1 (0-based) unpaired
             kept = [(p + 1, g[p]) for p in range(20) if not i <= p < i + size]
             score = 1.0
             for p in range(i, i + size):
@@ -309,3 +309,34 @@ def test_tables_are_checked_and_complete():
     assert np.count_nonzero(tb.pam) == 7 and tb.pam[2, 2] == 1.0
     assert tb.mit.tolist() == REF_M
     assert float(np.nanmax(tb.dna_bulge)) < 1 and float(np.nanmax(tb.rna_bulge)) < 1
+
+
+def test_shipped_tables_match_the_reference_copies(shared_data):
+    import hashlib
+
+    for name, digest in scoring.TABLE_SHA256.items():
+        shipped = resources.files("pmcore").joinpath("data", "scoring", name).read_bytes()
+        assert hashlib.sha256(shipped).hexdigest() == digest
+        assert (shared_data / "scoring" / name).read_bytes() == shipped
+
+
+def test_altered_table_is_refused(monkeypatch):
+    from pmcore.errors import PmcoreError
+
+    monkeypatch.setitem(scoring.TABLE_SHA256, "cfd_pam.csv", "0" * 64)
+    scoring.tables.cache_clear()
+    try:
+        with pytest.raises(PmcoreError, match="altered"):
+            scoring.tables()
+    finally:
+        monkeypatch.undo()
+        scoring.tables.cache_clear()
+    assert scoring.tables().pam[2, 2] == 1.0
+
+
+def test_guide_given_with_its_pam_as_crispor_takes_it():
+    g, s = "ATGTGGAGATTGCCACCTAC", "ATCTGGAGATTGCCACCTACAGG"
+    assert scoring.score_site(g + "CGG", s) == scoring.score_site(g, s)
+    assert scoring.score_site(g + "CGG", s).cfd == 0.384615385
+    with pytest.raises(InputError):
+        scoring.score_site(g + "C1G", s)

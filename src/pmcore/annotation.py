@@ -60,6 +60,7 @@ __all__ = [
     "SplicedTranscript",
     "Transcript",
     "annotate_hits",
+    "load_annotation_sources",
     "read_annotation",
     "read_gff3",
     "read_gtf",
@@ -327,6 +328,90 @@ def _check_same(acc, chrom, strand, what, ident, path, lineno):
         acc.strand = strand
 
 
+def _gtf_names(attr_text: str, path, lineno: int) -> tuple:
+    """(gene_name, gene_biotype, transcript_biotype) from a GTF attribute column."""
+    attrs = _gtf_attributes(attr_text, path, lineno)
+    return (attrs.get("gene_name") or None,
+            attrs.get("gene_biotype") or attrs.get("gene_type") or None,
+            attrs.get("transcript_biotype") or attrs.get("transcript_type") or None)
+
+
+def _gtf_add(genes: dict, txs: dict, path, lineno: int, chrom: str, ftype: str, ft: str,
+             start: int, end: int, strand: int, gid: str, tid: str | None, names) -> None:
+    """Add one used GTF record. ``names`` is the (name, biotype, transcript biotype) tuple
+    or the raw attribute text, parsed only when the record can contribute them."""
+    gkey = (gid, chrom)
+    g = genes.get(gkey)
+    if g is None:
+        g = genes[gkey] = _GeneAcc(gid, chrom, strand, lineno)
+    else:
+        _check_same(g, chrom, strand, "gene", gid, path, lineno)
+    kind = _PART_KIND.get(ft)
+    if (g.name is None or g.biotype is None) and (kind is None or g.line == lineno):
+        if isinstance(names, str):
+            names = _gtf_names(names, path, lineno)
+        g.name = g.name or names[0]
+        g.biotype = g.biotype or names[1]
+    if ft == "gene":
+        g.start = start if g.start is None else min(g.start, start)
+        g.end = end if g.end is None else max(g.end, end)
+        g.line = min(g.line, lineno)
+        return
+    if not tid:
+        raise InputError(f"{ftype} record without a transcript_id attribute",
+                         path=path, line=lineno, record=gid)
+    tkey = (tid, chrom)
+    t = txs.get(tkey)
+    if t is None:
+        t = txs[tkey] = _TxAcc(tid, gkey, chrom, strand, lineno)
+    else:
+        _check_same(t, chrom, strand, "transcript", tid, path, lineno)
+        if t.gene != gkey:
+            raise InputError(f"transcript {tid!r} belongs to gene {t.gene[0]!r} "
+                             f"(line {t.line}) and to gene {gid!r}", path=path,
+                             line=lineno, record=tid)
+    if t.biotype is None and (kind is None or t.line == lineno):
+        if isinstance(names, str):
+            names = _gtf_names(names, path, lineno)
+        t.biotype = names[2]
+    if kind is None:
+        t.start = start if t.start is None else min(t.start, start)
+        t.end = end if t.end is None else max(t.end, end)
+    elif kind == "exon":
+        t.exons.append((start, end))
+    elif kind == "cds":
+        t.cds.append((start, end))
+    else:
+        t.utr.append((start, end))
+
+
+_GTF_USED = (*_PART_KIND, "gene", "transcript", "mrna")
+
+
+def _gtf_lines_python(handle, path, genes, txs, first_line: int = 1) -> None:
+    """Line-by-line GTF reader (streaming; bounded by the model, not the file)."""
+    for lineno, line in enumerate(handle, first_line):
+        if not line.strip() or line.startswith("#"):
+            continue
+        chrom, ftype, start, end, strand, attr_text = _fields(line, path, lineno, "GTF")
+        ft = ftype.lower()
+        if ft not in _GTF_USED:
+            continue
+        m_g = _GTF_GENE_ID.search(attr_text)
+        m_t = _GTF_TX_ID.search(attr_text)
+        if m_g is None or (_PART_KIND.get(ft) is not None and m_t is None):
+            attrs = _gtf_attributes(attr_text, path, lineno)  # raises on garbage
+            gid, tid = attrs.get("gene_id"), attrs.get("transcript_id")
+        else:
+            gid = m_g.group(1) or m_g.group(2)
+            tid = None if m_t is None else (m_t.group(1) or m_t.group(2))
+        if not gid:
+            raise InputError(f"{ftype} record without a gene_id attribute", path=path,
+                             line=lineno)
+        _gtf_add(genes, txs, path, lineno, chrom, ftype, ft, start, end, strand, gid, tid,
+                 attr_text)
+
+
 def read_gtf(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> GeneModel:
     """Read a GTF (GTF2.2 / Ensembl / GENCODE; gzip ok) into a :class:`GeneModel`.
 
@@ -336,79 +421,15 @@ def read_gtf(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> GeneM
     optional: spans are derived from exons. When a transcript has CDS/UTR records but no
     exon records, its exons are the union of those pieces. Names and biotypes are read
     from ``gene``/``transcript`` lines and from the first line of each gene and
-    transcript (GTF repeats them on every line). Malformed records raise
-    :class:`InputError` with file, line and reason.
+    transcript (GTF repeats them on every line); other lines only need the two ids, found
+    with one short regex search each. Malformed records raise :class:`InputError` with
+    file, line and reason.
     """
     handle, path, close = _open(source)
     genes: dict = {}
     txs: dict = {}
     try:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            chrom, ftype, start, end, strand, attr_text = _fields(line, path, lineno, "GTF")
-            ft = ftype.lower()
-            kind = _PART_KIND.get(ft)
-            if kind is None and ft not in ("gene", "transcript", "mrna"):
-                continue
-            # Full attribute parsing only where it adds facts (first line of a gene or
-            # transcript, gene/transcript lines); other lines need just the two ids.
-            m_g = _GTF_GENE_ID.search(attr_text)
-            m_t = _GTF_TX_ID.search(attr_text)
-            full = m_g is None or (kind is not None and m_t is None) or kind is None
-            attrs = _gtf_attributes(attr_text, path, lineno) if full else None
-            gid = attrs.get("gene_id") if full else (m_g.group(1) or m_g.group(2))
-            if not gid:
-                raise InputError(f"{ftype} record without a gene_id attribute", path=path,
-                                 line=lineno)
-            gkey = (gid, chrom)
-            g = genes.get(gkey)
-            if g is None:
-                g = genes[gkey] = _GeneAcc(gid, chrom, strand, lineno)
-            else:
-                _check_same(g, chrom, strand, "gene", gid, path, lineno)
-            if g.name is None or g.biotype is None:
-                if attrs is None and g.line == lineno:
-                    attrs = _gtf_attributes(attr_text, path, lineno)
-                if attrs is not None:
-                    g.name = g.name or attrs.get("gene_name") or None
-                    g.biotype = (g.biotype or attrs.get("gene_biotype")
-                                 or attrs.get("gene_type") or None)
-            if ft == "gene":
-                g.start = start if g.start is None else min(g.start, start)
-                g.end = end if g.end is None else max(g.end, end)
-                g.line = min(g.line, lineno)
-                continue
-            tid = attrs.get("transcript_id") if attrs is not None else (
-                m_t.group(1) or m_t.group(2))
-            if not tid:
-                raise InputError(f"{ftype} record without a transcript_id attribute",
-                                 path=path, line=lineno, record=gid)
-            tkey = (tid, chrom)
-            t = txs.get(tkey)
-            if t is None:
-                t = txs[tkey] = _TxAcc(tid, gkey, chrom, strand, lineno)
-            else:
-                _check_same(t, chrom, strand, "transcript", tid, path, lineno)
-                if t.gene != gkey:
-                    raise InputError(f"transcript {tid!r} belongs to gene {t.gene[0]!r} "
-                                     f"(line {t.line}) and to gene {gid!r}", path=path,
-                                     line=lineno, record=tid)
-            if t.biotype is None:
-                if attrs is None and t.line == lineno:
-                    attrs = _gtf_attributes(attr_text, path, lineno)
-                if attrs is not None:
-                    t.biotype = (attrs.get("transcript_biotype")
-                                 or attrs.get("transcript_type") or None)
-            if kind is None:
-                t.start = start if t.start is None else min(t.start, start)
-                t.end = end if t.end is None else max(t.end, end)
-            elif kind == "exon":
-                t.exons.append((start, end))
-            elif kind == "cds":
-                t.cds.append((start, end))
-            else:
-                t.utr.append((start, end))
+        _gtf_lines_python(handle, path, genes, txs)
     finally:
         if close:
             handle.close()
@@ -441,8 +462,9 @@ def read_gff3(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> Gene
 
     Exon, CDS, UTR and codon features belong to the transcript(s) named by their
     ``Parent`` (a comma-separated list). A transcript is any feature that is the parent of
-    such parts or a child of a gene-type feature; its gene is its own ``Parent`` (or
-    itself when it has none). Parts attached directly to a gene get an implicit
+    such parts or a child of a gene-type feature; its gene is found by climbing
+    ``Parent`` links up to a gene-type feature (or the top-most ancestor; itself when it
+    has no parent). Parts attached directly to a gene get an implicit
     transcript named after the gene; a gene-type feature without transcripts counts as a
     single-exon non-coding transcript. Gene id: ``gene_id`` else ``ID``; name:
     ``gene_name``, ``Name`` or ``gene``; biotype: ``gene_biotype``, ``gene_type`` or
@@ -547,12 +569,6 @@ def read_gff3(source, *, promoter_window: int = DEFAULT_PROMOTER_WINDOW) -> Gene
             gene_for(fid, f[7])
         elif f[5] and f[5][0] in feats and feats[f[5][0]][0].lower() in _GFF_GENE_TYPES:
             tx_for(fid, f[7])  # a transcript without parts: one exon over its span
-    with_tx = {t.gene for t in txs.values()}
-    for fid in list(genes):
-        if fid not in with_tx and fid not in txs:
-            g = genes[fid]
-            t = txs[fid] = _TxAcc(g.gene_id, fid, g.chrom, g.strand, g.line)
-            t.start, t.end = g.start, g.end
     return GeneModel._build(genes, txs, path=path, promoter_window=promoter_window)
 
 
@@ -863,12 +879,18 @@ class GeneModel:
                 exons = _merge(exons)
             cs, ce = (cds[0][0], cds[-1][1]) if cds else (-1, -1)
             tx_rows.append((t, exons, start, end, cs, ce))
-        used = {}
+        used = set()
         for t, _, start, end, _, _ in tx_rows:
             g = genes[t.gene]
             g.start = start if g.start is None else min(g.start, start)
             g.end = end if g.end is None else max(g.end, end)
-            used[t.gene] = True
+            used.add(t.gene)
+        for key, g in genes.items():
+            if key not in used and g.start is not None:
+                # A gene record without transcripts: one non-coding exon over its span,
+                # so its body is annotated rather than called intergenic.
+                t = _TxAcc(g.gene_id, key, g.chrom, g.strand, g.line)
+                tx_rows.append((t, [(g.start, g.end)], g.start, g.end, -1, -1))
         chrom_order = {}
         for g in genes.values():
             chrom_order.setdefault(g.chrom, len(chrom_order))
@@ -920,6 +942,13 @@ class GeneModel:
     def __repr__(self) -> str:
         return (f"GeneModel({self.n_genes} genes, {self.n_transcripts} transcripts, "
                 f"{len(self.chroms)} contigs, promoter_window={self.promoter_window})")
+
+    def describe(self) -> dict:
+        """Counts for logs, reports and provenance."""
+        coding = int((self.tx_cds_start >= 0).sum())
+        return {"path": self.path, "genes": self.n_genes, "transcripts": self.n_transcripts,
+                "coding_transcripts": coding, "exons": int(self.exon_start.size),
+                "contigs": len(self.chroms), "promoter_window": self.promoter_window}
 
     def genes(self) -> pl.DataFrame:
         """Genes as a Polars frame (0-based half-open ``start``/``end``)."""
@@ -1113,6 +1142,8 @@ class GeneModel:
     def _annotate_codes(self, chrom, start, end, promoter_window=None):
         """Region codes, (query, gene) pairs, nearest gene index and distance."""
         window = self.promoter_window if promoter_window is None else int(promoter_window)
+        if window < 0:
+            raise ValueError("promoter_window must be >= 0")
         start = np.asarray(start, dtype=np.int64)
         end = np.asarray(end, dtype=np.int64)
         n = start.size
@@ -1284,9 +1315,11 @@ def _group_by_chrom(chrom, n: int, start=None):
         idx = np.arange(n, dtype=np.int64)
         yield chrom, idx if start is None else np.argsort(start, kind="stable")
         return
-    s = chrom if isinstance(chrom, pl.Series) else pl.Series(
-        "c", np.asarray(chrom, dtype=object) if not isinstance(chrom, list) else chrom,
-        dtype=pl.String)
+    if isinstance(chrom, pl.Series):
+        s = chrom.cast(pl.String)
+    else:  # via a list: Polars cannot cast object arrays that start with None
+        s = pl.Series("c", chrom if isinstance(chrom, list) else np.asarray(
+            chrom, dtype=object).tolist(), dtype=pl.String)
     if s.len() != n:
         raise ValueError("chrom and start must have the same length")
     groups = (pl.DataFrame({"c": s}).with_row_index("i")
@@ -1298,6 +1331,14 @@ def _group_by_chrom(chrom, n: int, start=None):
         yield name, pos if start is None else pos[np.argsort(start[pos], kind="stable")]
 
 
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (a plain sort beats np.unique's hashing here)."""
+    keys = np.sort(keys)
+    keep = np.ones(keys.size, dtype=bool)
+    keep[1:] = keys[1:] != keys[:-1]
+    return keys[keep]
+
+
 def _gene_labels(gm: GeneModel, n: int, pq: np.ndarray, pg: np.ndarray):
     """Comma-joined gene id / name / biotype per site from (site, gene) pairs."""
     gid = np.full(n, None, dtype=object)
@@ -1305,7 +1346,7 @@ def _gene_labels(gm: GeneModel, n: int, pq: np.ndarray, pg: np.ndarray):
     gbio = np.full(n, None, dtype=object)
     if not pq.size:
         return gid, gname, gbio
-    key = np.unique(pq * max(gm.n_genes, 1) + pg)
+    key = _sorted_unique(pq * max(gm.n_genes, 1) + pg)
     q = key // max(gm.n_genes, 1)
     g = key % max(gm.n_genes, 1)
     first = np.ones(q.size, dtype=bool)
@@ -1317,12 +1358,19 @@ def _gene_labels(gm: GeneModel, n: int, pq: np.ndarray, pg: np.ndarray):
     gid[sq] = gm.gene_id[sg]
     gname[sq] = gm.gene_name[sg]
     gbio[sq] = gm.gene_biotype[sg]
+    cache: dict[tuple, tuple[str, str, str]] = {}  # overlapping genes recur as sets
+    g_list = g.tolist()
+    q_list = q.tolist()
     for st, c in zip(starts[~single].tolist(), counts[~single].tolist()):
-        genes = g[st:st + c]
-        site = q[st]
-        gid[site] = ",".join(gm.gene_id[genes])
-        gname[site] = ",".join(v if v else "." for v in gm.gene_name[genes])
-        gbio[site] = ",".join(v if v else "." for v in gm.gene_biotype[genes])
+        genes = tuple(g_list[st:st + c])
+        labels = cache.get(genes)
+        if labels is None:
+            labels = cache[genes] = (
+                ",".join(gm.gene_id[list(genes)]),
+                ",".join(v if v else "." for v in gm.gene_name[list(genes)]),
+                ",".join(v if v else "." for v in gm.gene_biotype[list(genes)]))
+        site = q_list[st]
+        gid[site], gname[site], gbio[site] = labels
     return gid, gname, gbio
 
 
@@ -1393,6 +1441,44 @@ def _any_bits(words: np.ndarray, gs: np.ndarray, ge: np.ndarray) -> np.ndarray:
 
 
 # ============================================================================ hits
+def load_annotation_sources(contig_lengths: Mapping[str, int], *, gtf=None, beds=(),
+                            chrom_alias=None,
+                            promoter_window: int = DEFAULT_PROMOTER_WINDOW):
+    """Read and reconcile everything ``scan --annotate/--regions/--chrom-alias`` needs.
+
+    Parameters
+    ----------
+    contig_lengths : mapping
+        ``{contig: length}`` of the genome (e.g. from ``GenomeStore.contigs``).
+    gtf : path, optional
+        GTF or GFF3 (gzip ok).
+    beds : sequence of paths
+        BED files of user regions.
+    chrom_alias : path, mapping or ChromMap, optional
+        Alias file for contig names.
+
+    Returns
+    -------
+    (GeneModel or None, RegionSet or None)
+        Both already in the genome's contig names and checked against its lengths; pass
+        them to :func:`annotate_hits`. Raises :class:`InputError` (file, line, reason) on
+        bad input or names that need ``--chrom-alias``.
+    """
+    from .regions import RegionSet
+
+    cmap = chrom_alias
+    if chrom_alias is not None and not isinstance(chrom_alias, (ChromMap, Mapping)):
+        cmap = ChromMap.from_alias_file(list(contig_lengths), chrom_alias)
+    gm = None
+    if gtf is not None:
+        gm = read_annotation(gtf, promoter_window=promoter_window).for_genome(
+            contig_lengths, cmap)
+    rs = None
+    if beds:
+        rs = RegionSet.from_beds(list(beds)).for_genome(contig_lengths, cmap)
+    return gm, rs
+
+
 def annotate_hits(df: pl.DataFrame, gene_model: GeneModel | None = None, regions=None,
                   softmask=None, *, promoter_window: int | None = None) -> pl.DataFrame:
     """Add the annotation columns (:data:`pmcore.annotation_schemas.ANNOTATION_SCHEMA`).
@@ -1429,9 +1515,8 @@ def annotate_hits(df: pl.DataFrame, gene_model: GeneModel | None = None, regions
         res = gene_model.annotate(chrom, start, end, promoter_window=promoter_window)
         for k in ("gene_id", "gene_name", "gene_biotype", "region", "nearest_gene"):
             cols[k] = pl.Series(k, res[k].tolist(), dtype=pl.String)
-        d = res["distance_to_gene"]
-        cols["distance_to_gene"] = pl.Series("distance_to_gene", d, dtype=pl.Int64).set(
-            pl.Series(d < 0), None) if (d < 0).any() else pl.Series("distance_to_gene", d)
+        dist = pl.Series("distance_to_gene", res["distance_to_gene"], dtype=pl.Int64)
+        cols["distance_to_gene"] = dist.set(dist < 0, None)  # -1: no gene on the contig
     if regions is not None and n:
         cols["regions_flagged"] = pl.Series("regions_flagged",
                                             regions.flag(chrom, start, end).tolist(),

@@ -11,9 +11,9 @@ distance from the PAM, where the editor acts, whatever the bulge did PAM-distall
 Defined for 3' PAMs (SpCas9-type editors); other sites get null with a note.
 
 >>> editable_positions("GACGTACGTAAGCTTGCAAC" + "AGG", "ABE")
-[5, 8]
+[6]
 >>> editable_positions("GACGTACGTAAGCTTGCAAC" + "AGG", "CBE", window=(1, 4))
-[2, 3]
+[3]
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def add_window_columns(scored, editor: str | None, window=DEFAULT_WINDOW):
         pl.col("guide").str.len_bytes().alias("L"),
     ).with_row_index("_i").with_columns(pl.col("_bases").str.len_bytes().alias("W"))
     for key in work.group_by(["L", "W", "_pam_len", "_pam_side"]).agg(
-            pl.col("_i"), pl.col("_bases")).iter_rows(named=True):
+            pl.col("_i")).iter_rows(named=True):
         idx = np.asarray(key["_i"], dtype=np.int64)
         L, W, P = key["L"], key["W"], key["_pam_len"]
         if key["_pam_side"] != 3:
@@ -102,18 +102,20 @@ def add_window_columns(scored, editor: str | None, window=DEFAULT_WINDOW):
                 text = "base-editing window is defined for 3' PAM editors"
                 notes[i] = text if notes[i] is None else notes[i] + "; " + text
             continue
-        raw = np.frombuffer("".join(key["_bases"]).encode("ascii", "replace"),
+        joined = work["_bases"].gather(idx).str.join("").item()
+        raw = np.frombuffer(joined.encode("ascii", "replace"),
                             dtype=np.uint8).reshape(len(idx), W)
         proto_len = W - P
-        hits = []
-        for p in range(a, min(b, L) + 1):
-            col = proto_len - 1 - (L - p)
-            if 0 <= col < proto_len:
-                hits.append((p, raw[:, col] == target))
-        for k, i in enumerate(idx):
-            found = [p for p, m in hits if m[k]]
-            positions[i] = ",".join(map(str, found))
-            editable[i] = bool(found)
+        # one bit per window position, then one string per distinct bit pattern
+        window_pos = [p for p in range(a, min(b, L) + 1) if 0 <= proto_len - 1 - (L - p)]
+        mask = np.zeros(len(idx), dtype=np.int64)
+        for k, p in enumerate(window_pos):
+            mask |= (raw[:, proto_len - 1 - (L - p)] == target).astype(np.int64) << k
+        for value in np.unique(mask).tolist():
+            rows = idx[mask == value]
+            text = ",".join(str(p) for k, p in enumerate(window_pos) if value >> k & 1)
+            positions[rows] = text
+            editable[rows] = value != 0
     return scored.with_columns(
         pl.lit(e, dtype=pl.String).alias("base_editor"),
         pl.lit(f"{a}-{b}", dtype=pl.String).alias("be_window"),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotation import IntervalIndex, _group_by_chrom, _objarray
+from .annotation import IntervalIndex, _group_by_chrom, _objarray, _sorted_unique
 from .chroms import ChromMap
 from .errors import InputError
 from .io import open_text_input
@@ -150,7 +150,7 @@ class RegionSet:
         if not qs:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         k = max(len(self._names), 1)
-        key = np.unique(np.concatenate(qs) * k + np.concatenate(cs))
+        key = _sorted_unique(np.concatenate(qs) * k + np.concatenate(cs))
         return key // k, key % k
 
     def flag(self, chrom, start, end) -> np.ndarray:

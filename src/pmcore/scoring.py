@@ -242,8 +242,8 @@ def cfd_bulge_codes(guide: np.ndarray, proto: np.ndarray, pam: np.ndarray, kind:
     20 - size bases; placement i = 0..19-size leaves guide bases i..i+size-1 unpaired and
     multiplies ST19 "Insertion" factors keyed by each unpaired guide base at its position.
     Paired positions use the mismatch table with the guide's numbering; the PAM factor
-    comes last. Returns ``(score, best_placement)`` (1-based position of the first
-    bulged base; -1 on rows scored -1.0).
+    comes last. Returns ``(score, best_placement)``: for DNA the j above, for RNA the
+    1-based position of the first unpaired guide base; -1 on rows scored -1.0.
     """
     tb = tables()
     n = guide.shape[0]
@@ -255,7 +255,7 @@ def cfd_bulge_codes(guide: np.ndarray, proto: np.ndarray, pam: np.ndarray, kind:
     if kind == "DNA":
         placements = range(1, 21)
     elif kind == "RNA":
-        placements = range(0, 20 - size)
+        placements = range(20 - size)
     else:
         raise ValueError(kind)
     for j in placements:
@@ -371,11 +371,27 @@ class SiteScore:
         return {"cfd": self.cfd, "mit": self.mit}
 
 
+def check_pair(guide: str, site: str) -> tuple[str, str]:
+    """Checked ``(spacer, site)`` of a pair given as spacer + (protospacer + 3-nt PAM).
+
+    A guide given with its PAM, as CRISPOR's ``calcCfdScore`` takes it (guide and site
+    both 23 nt), is read as its first 20 nt; only the site's PAM is ever scored.
+    """
+    if (isinstance(guide, str) and isinstance(site, str)
+            and len(guide.strip()) == len(site.strip()) == 23):
+        head, pam = guide.strip()[:20], guide.strip()[20:]
+        bad = sorted({c for c in pam.upper() if c not in "ACGTURYSWKMBDHVN"})
+        if bad:
+            raise InputError(f"guide {guide!r}: PAM letters {''.join(bad)} are not IUPAC")
+        guide = head
+    g = _check_guide(guide)
+    return g, _check_site(site, len(g))
+
+
 def score_site(guide: str, site: str) -> SiteScore:
     """CFD and MIT of one pair (site = protospacer + 3-nt PAM), with a note when CFD is
     -1 or null."""
-    g = _check_guide(guide)
-    _check_site(site, len(g))
+    g, site = check_pair(guide, site)
     cfd = cfd_score(g, site)
     mit = mit_score(g, site)
     note = None
@@ -476,9 +492,16 @@ _REQUIRED = ("query_id", "guide", "chrom", "start", "end", "strand", "aligned_gu
 
 
 def check_hits_columns(df, path=None) -> None:
+    """The columns scoring reads are present and hold no nulls."""
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
         raise InputError("hits table lacks column(s) " + ", ".join(missing), path=path)
+    for name in _REQUIRED:
+        nulls = df[name].null_count()
+        if nulls:
+            first = int(df[name].is_null().arg_true()[0])
+            raise InputError(f"hits table column {name!r} is empty in {nulls} row(s)",
+                             path=path, record=f"hits row {first + 1}")
 
 
 def hits_layout(df):
@@ -551,7 +574,7 @@ def score_site_columns(df):
             notes[i] = text if notes[i] is None else notes[i] + "; " + text
 
     groups = work.group_by(["L", "P", "side", "bt", "bs", "gok"], maintain_order=True).agg(
-        pl.col("_i"), pl.col("g"), pl.col("b"), pl.col("pattern").first())
+        pl.col("_i"), pl.col("pattern").first())
     for key in groups.iter_rows(named=True):
         idx = np.asarray(key["_i"], dtype=np.int64)
         L, P, side, bt, bs = key["L"], key["P"], key["side"], key["bt"], key["bs"]
@@ -565,8 +588,8 @@ def score_site_columns(df):
                           f"{key['pattern']!r} on the {side}' side is not scored")
             continue
         width = L + P + (bs if bt == "DNA" else -bs if bt == "RNA" else 0)
-        gcodes = encode(pl.Series(key["g"]), L)
-        bcodes = encode(pl.Series(key["b"]), width)
+        gcodes = encode(work["g"].gather(idx), L)
+        bcodes = encode(work["b"].gather(idx), width)
         proto, pam = bcodes[:, :width - P], bcodes[:, width - P:]
         if bt == "X":
             m, _ = mit_codes(gcodes, proto)
@@ -590,8 +613,10 @@ def score_site_columns(df):
                 add_note(idx, f"{bt} bulge of {bs} nt is not scored")
                 continue
             c, _ = cfd_bulge_codes(gcodes, proto, pam, bt, bs)
-            add_note(idx, f"CFD of a {bt}-bulged site: Doench ST19 bulge factor, best "
-                          "placement (docs/scoring.md)")
+            add_note(idx, f"CFD of this {bt}-bulged site: Doench ST19 bulge factor, best "
+                          "placement (docs/scoring.md)"
+                     + (f"; {bs}-nt bulge scored as {bs} single-base factors" if bs > 1
+                        else ""))
         cfd[idx] = c
         add_note(idx[c == -1.0], "letter other than ACGT in spacer or PAM: CFD -1 (CRISPOR)")
 

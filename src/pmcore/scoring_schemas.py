@@ -79,7 +79,7 @@ GUIDE_SUMMARY_SCHEMA = pa.schema([
        "CRISPOR-style '0-1-2-3-4': off-targets of the CRISPOR set per mismatch count"),
     _f("class_counts", pa.string(),
        "all sites but the on-target per (mismatches, bulges) class: 'mm:bulges=count' joined "
-       "with ';', sorted by bulges then mismatches"),
+       "with ';', sorted by bulges then mismatches; null when there is no such site"),
     _f("mit_sum", pa.float64(), "sum of mit_weighted over the off-targets"),
     _f("cfd_sum", pa.float64(), "sum of cfd (>= 0) over the off-targets"),
     _f("mit_specificity", pa.int32(),

@@ -34,7 +34,7 @@ def crispor_specificity(hit_sum: float) -> int:
     the range: a CFD sum of 10 still gives 91).
     """
     score = 100 / (100 + hit_sum)
-    return int(round(score * 100))
+    return round(score * 100)
 
 
 def sequential_sum(values) -> float:
@@ -71,7 +71,11 @@ def mark_crispor_set(scored, *, on_target=None):
         .then(pl.when(pam23 == "GG").then(pl.col("mit"))
               .otherwise(pl.col("mit") * ALT_PAM_MIT_FACTOR))
         .otherwise(None).cast(pl.Float64).alias("mit_weighted"))
-    cand = df.filter(pl.col("crispor_set") & (pl.col("mismatches").cast(pl.Int64) == 0))
+    # other nucleases have no CRISPOR set; their on-target is a perfect unbulged match
+    other = ~((pl.col("_pam_side") == 3) & (pl.col("_pam_len") == 3)) & (
+        pl.col("bulge_type").str.to_uppercase() == "X")
+    cand = df.filter((pl.col("crispor_set") | other)
+                     & (pl.col("mismatches").cast(pl.Int64) == 0))
     if on_target:
         rng = pl.DataFrame(
             [(str(q), str(c), int(s), int(e)) for q, (c, s, e) in on_target.items()],
@@ -85,7 +89,7 @@ def mark_crispor_set(scored, *, on_target=None):
     chosen = (cand.sort(["_k1", "_k2", "_row"])
               .group_by(["query_id", "guide"], maintain_order=True)
               .agg(pl.col("_row").first())["_row"])
-    df = df.with_columns(pl.col("_row").is_in(chosen).alias("is_on_target"))
+    df = df.with_columns(pl.col("_row").is_in(chosen.implode()).alias("is_on_target"))
     return df.drop("_row")
 
 
@@ -126,24 +130,38 @@ def summarize_guides(scored, *, max_occ: int = CRISPOR_MAXOCC):
         pl.col("mismatches").cast(pl.Int64).alias("_m"),
         (pam23 == "GG").alias("_gg"),
     )
-    agg = df.group_by(["query_id", "guide"], maintain_order=True).agg(
-        pl.len().alias("n_sites"),
-        pl.col("_pam_pattern").first(), pl.col("_pam_side").first(),
-        pl.col("_pam_len").first(), pl.col("_repeat").first(),
-        pl.col("_x"), pl.col("_b"), pl.col("_m"), pl.col("_gg"), pl.col("cfd"),
-        pl.col("mit_weighted"), pl.col("crispor_set"),
-        pl.col("is_on_target"), pl.col("chrom"), pl.col("start"), pl.col("strand"),
-        pl.col("be_editable"), pl.col("base_editor").first(),
-    )
-    rows = []
-    for r in agg.iter_rows(named=True):
-        rows.append(_summarize_one(r))
-    if not rows:
+    # contiguous guide blocks in order of first appearance, rows in table order inside
+    df = df.with_columns(pl.col("_row").min().over(["query_id", "guide"]).alias("_first"))
+    df = df.sort(["_first", "_row"])
+    if df.height == 0:
         return pl.from_arrow(GUIDE_SUMMARY_SCHEMA.empty_table())
-    import pyarrow as pa
-
-    table = pa.Table.from_pylist(rows, schema=GUIDE_SUMMARY_SCHEMA)
-    return pl.from_arrow(table)
+    first = df["_first"].to_numpy()
+    bounds = np.flatnonzero(np.diff(first)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [df.height]])
+    cols = {
+        "_m": df["_m"].to_numpy(), "_b": df["_b"].to_numpy(),
+        "_x": df["_x"].to_numpy(), "_gg": df["_gg"].fill_null(False).to_numpy(),
+        "cfd": df["cfd"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        "mit_weighted": df["mit_weighted"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        "crispor_set": df["crispor_set"].to_numpy(),
+        "is_on_target": df["is_on_target"].to_numpy(),
+        "be_editable": df["be_editable"].fill_null(False).to_numpy(),
+        "start": df["start"].to_numpy(),
+    }
+    scalars = df.select("query_id", "guide", "_pam_pattern", "_pam_side", "_pam_len",
+                        "_repeat", "base_editor", "chrom", "strand")
+    rows = []
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        r = {k: v[a:b] for k, v in cols.items()}
+        head = scalars.row(a, named=True)
+        r.update(head)
+        r["n_sites"] = b - a
+        on = np.flatnonzero(r["is_on_target"])
+        r["_on"] = None if on.size == 0 else scalars.row(a + int(on[0]), named=True)
+        rows.append(_summarize_one(r))
+    schema = pl.from_arrow(GUIDE_SUMMARY_SCHEMA.empty_table()).schema
+    return pl.DataFrame(rows, schema=schema)
 
 
 def _summarize_one(r: dict) -> dict:
@@ -152,26 +170,25 @@ def _summarize_one(r: dict) -> dict:
     m = np.asarray(r["_m"], dtype=np.int64)
     b = np.asarray(r["_b"], dtype=np.int64)
     x = np.asarray(r["_x"], dtype=bool)
-    gg = np.asarray([bool(v) for v in r["_gg"]])
-    cfd = np.asarray([np.nan if v is None else v for v in r["cfd"]], dtype=np.float64)
-    mitw = np.asarray([np.nan if v is None else v for v in r["mit_weighted"]],
-                      dtype=np.float64)
+    gg = np.asarray(r["_gg"], dtype=bool)
+    cfd = np.asarray(r["cfd"], dtype=np.float64)
+    mitw = np.asarray(r["mit_weighted"], dtype=np.float64)
     in_set = np.asarray(r["crispor_set"], dtype=bool)
     on = np.asarray(r["is_on_target"], dtype=bool)
     spcas9 = r["_pam_side"] == 3 and r["_pam_len"] == 3
     perfect = x & (m == 0) & (gg if spcas9 else True)
     n_perfect = int(perfect.sum())
     status = "unique" if n_perfect == 1 else ("absent" if n_perfect == 0 else "multiple")
-    on_idx = np.flatnonzero(on)
+    on_row = r["_on"]
     notes = []
     out = {
         "query_id": r["query_id"], "guide": guide, "guide_length": L,
         "pam_pattern": r["_pam_pattern"], "n_sites": int(r["n_sites"]),
         "n_perfect": n_perfect, "on_target_status": status,
         "on_target_flag": status != "unique",
-        "on_target_chrom": r["chrom"][on_idx[0]] if on_idx.size else None,
-        "on_target_start": int(r["start"][on_idx[0]]) if on_idx.size else None,
-        "on_target_strand": r["strand"][on_idx[0]] if on_idx.size else None,
+        "on_target_chrom": on_row["chrom"] if on_row else None,
+        "on_target_start": int(r["start"][np.flatnonzero(on)[0]]) if on_row else None,
+        "on_target_strand": on_row["strand"] if on_row else None,
         "repeat": bool(r["_repeat"]),
     }
     off = ~on
@@ -179,7 +196,7 @@ def _summarize_one(r: dict) -> dict:
     for mm_, bb in zip(m[off].tolist(), b[off].tolist()):
         classes[(bb, mm_)] = classes.get((bb, mm_), 0) + 1
     out["class_counts"] = ";".join(f"{class_key(mm_, bb)}={classes[(bb, mm_)]}"
-                                   for bb, mm_ in sorted(classes))
+                                   for bb, mm_ in sorted(classes)) or None
     sel = in_set & off
     out["n_offtargets"] = int(sel.sum())
     if spcas9:
@@ -218,7 +235,7 @@ def _summarize_one(r: dict) -> dict:
         if spcas9:
             notes.append(f"GuideScan specificity needs a 20-nt spacer ({L} nt)")
     if r["base_editor"] is not None:
-        be = np.asarray([bool(v) for v in r["be_editable"]])
+        be = np.asarray(r["be_editable"], dtype=bool)
         out["n_be_editable"] = int((be & off).sum())
     else:
         out["n_be_editable"] = None

@@ -115,18 +115,35 @@ def _read_excel(path: str, sheet: str | None) -> pl.DataFrame:
     return pl.read_excel(path, **kwargs)
 
 
+#: Usual LIMS spellings accepted when a canonical column is absent and not mapped.
+ALIASES = {
+    "lot": ("batch", "lot_id", "batch_id", "lot_number", "batch_number"),
+    "time": ("month", "months", "timepoint", "time_point", "pull_point"),
+    "value": ("result", "response_value", "measurement"),
+    "variant_id": ("variant", "product", "product_id"),
+    "sample": ("sample_id", "sample_name"),
+    "dose": ("concentration", "conc"),
+}
+
+
 def resolve_columns(df: pl.DataFrame, mapping: dict[str, str], required, optional,
                     path=None) -> pl.DataFrame:
     """Rename user columns to canonical names; check that required ones exist.
 
     ``mapping`` maps a canonical name to the user's column name (case-insensitive
-    match as a fallback).
+    match as a fallback). Without a mapping, a few usual spellings (:data:`ALIASES`,
+    e.g. ``batch`` for ``lot``) are accepted when the canonical name is absent.
     """
     lower = {c.lower(): c for c in df.columns}
     renames = {}
     for canon in list(required) + list(optional):
         want = mapping.get(canon, canon)
         actual = want if want in df.columns else lower.get(want.lower())
+        if actual is None and canon not in mapping:
+            for alias in ALIASES.get(canon, ()):
+                if alias in lower and lower[alias] not in renames:
+                    actual = lower[alias]
+                    break
         if actual is None:
             if canon in required:
                 raise InputError(
@@ -166,6 +183,13 @@ def write_tables(tables: dict[str, tuple[pa.Table, pa.Schema]], outputs: dict[st
     (``.parquet``, ``.arrow``/``.ipc``/``.feather``, ``.tsv``/``.txt``, ``.csv``).
     Returns the paths written.
     """
+    for path in outputs.values():
+        if Path(path).is_dir():
+            raise InputError("output path is a directory", path=path)
+        suffix = _suffix(path)
+        if suffix not in (".parquet", ".pq", ".tsv", ".txt", ".tab", ".csv") + tuple(_ARROW):
+            raise InputError(f"unknown output format {suffix!r} (use .parquet, .arrow, "
+                             ".tsv or .csv)", path=path)
     written = []
     with contextlib.ExitStack() as stack:
         for name, path in outputs.items():

@@ -3,7 +3,7 @@
 Stability: one figure per series with the observations coloured by lot, the fitted
 lines of the selected model, their confidence-bound curves, the acceptance limits and
 the shelf-life marker. Potency: one figure per group overlaying the reference and test
-curves (individual 4PL fits) on a log-dose axis.
+curves (individual 4PL fits, solid; constrained parallel fits, dashed) on a log-dose axis.
 """
 
 from __future__ import annotations
@@ -150,6 +150,14 @@ def plot_potency(result, out_dir, fmt="png") -> list[str]:
                     color=col, lw=1.3,
                     label=f"{c['sample']}{' (reference)' if c['reference'] else ''}"
                           f" EC50 {math.exp(f['le']):.3g}")
+            par = c.get("parallel")
+            if par is not None:
+                A, D, lh, le_r, lrho = par["theta"]
+                ax.plot(grid, logistic4(grid, A, D, math.exp(lh), math.exp(le_r - lrho)),
+                        color=col, lw=0.9, ls="--",
+                        label=f"{c['sample']} parallel fit, RP {math.exp(lrho):.3g}")
+                ax.plot(grid, logistic4(grid, A, D, math.exp(lh), math.exp(le_r)),
+                        color="grey", lw=0.7, ls="--")
         ax.set_xscale("log")
         ax.set_xlabel("dose (zero doses drawn at the left edge)")
         ax.set_ylabel("response")

@@ -156,7 +156,7 @@ def _model_jac(lx, A, D, lh, le):
     return y, np.column_stack([1.0 - s, s, d_lh, d_le])
 
 
-def _fit(lx, y, sample, theta0, n_samples):
+def _fit(lx, y, sample, theta0, n_samples, tol=1e-12):
     """Least squares of the 4PL with shared (A, D, ln h) and per-sample ln ec50.
 
     ``theta = (A, D, ln h, ln ec50_0, d_1, ..., d_{k-1})`` with
@@ -187,7 +187,7 @@ def _fit(lx, y, sample, theta0, n_samples):
         return resid_jac(theta)[1]
 
     res = optimize.least_squares(fun, theta0, jac=jac, method="lm", x_scale="jac",
-                                 max_nfev=2000)
+                                 ftol=tol, xtol=tol, gtol=tol, max_nfev=2000)
     r, J = resid_jac(res.x)
     return res, float(r @ r), J
 
@@ -236,20 +236,35 @@ def fit_single(x, y, min_doses=4, flat_alpha=0.05):
         lx = np.log(x)
     A0, D0, lh0, le0 = _start_values(x, y)
     ldpos = np.log(x[x > 0])
+    # multi-start with a loose tolerance; stop once two starts agree on the optimum,
+    # then polish the best one tightly
     best = None
+    agree = 0
+    zeros = np.zeros(x.size, dtype=int)
     for lh in (lh0, 0.0, math.log(3.0), math.log(0.5)):
         for le in (le0, float(np.median(ldpos))):
             try:
-                res, rss, J = _fit(lx, y, np.zeros(x.size, dtype=int),
-                                   np.array([A0, D0, lh, le]), 1)
+                res, rss, _ = _fit(lx, y, zeros, np.array([A0, D0, lh, le]), 1, tol=1e-8)
             except (ValueError, np.linalg.LinAlgError, FloatingPointError):
                 continue
-            if res.status > 0 and np.all(np.isfinite(res.x)) and (
-                    best is None or rss < best[1] - 1e-12 * max(best[1], 1)):
-                best = (res, rss, J)
+            if res.status <= 0 or not np.all(np.isfinite(res.x)):
+                continue
+            if best is None or rss < best[1] * (1 - 1e-7):
+                best, agree = (res, rss), 1
+            elif rss <= best[1] * (1 + 1e-7):
+                agree += 1
+            if agree >= 2:
+                break
+        if agree >= 2:
+            break
     if best is None:
         raise FitFailure("4PL fit did not converge")
-    res, rss, J = best
+    try:
+        res, rss, J = _fit(lx, y, zeros, best[0].x, 1)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        raise FitFailure("4PL fit did not converge") from None
+    if res.status <= 0 or not np.all(np.isfinite(res.x)):
+        raise FitFailure("4PL fit did not converge")
     n = x.size
     df = n - 4
     rss0 = float(np.sum((y - y.mean()) ** 2))

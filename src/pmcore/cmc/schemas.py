@@ -49,6 +49,8 @@ STABILITY_LOTS_SCHEMA = _schema("cmc_stability_lots", _SERIES_KEYS + [
        "earliest time the confidence bound of this lot's line (selected model) meets a "
        "limit; null when it does not within the search range"),
     _f("crossing_side", pa.string(), "'lower' or 'upper' limit met; null when none"),
+    _f("crosses", pa.bool_(), "this lot's bound meets a limit within the search range "
+                              "(null for borrowed lots)"),
     _f("borrowed", pa.bool_(), "lot of a related platform variant, used only for the "
                                "common slope (platform leverage)"),
 ])

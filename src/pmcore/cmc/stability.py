@@ -152,7 +152,6 @@ class StabilityResult:
     lots: pa.Table
     errors: pa.Table
     data: pl.DataFrame = field(repr=False)
-    curves: dict = field(default_factory=dict, repr=False)
 
     def tables(self) -> dict:
         return {
@@ -660,9 +659,12 @@ def prepare(df: pl.DataFrame, opts: StabilityOptions, errors: _Errors):
             for sk, count in later.group_by("_sk").len().iter_rows():
                 warn(sk, f"{count} duplicate row(s) dropped")
         else:
-            agg = later.group_by("_sk").agg(pl.len(), pl.col("_row").min())
-            for sk, count, row in agg.iter_rows():
+            agg = later.group_by("_sk").agg(pl.len(), pl.col("_row").min(),
+                                            pl.col("_label").first())
+            for sk, count, row, label in agg.iter_rows():
                 warn(sk, f"{count} duplicate row(s) kept as replicates (first at row {row})")
+                log.warning("series %s: %d duplicate row(s) kept as replicates (first at "
+                            "row %d); --duplicates error rejects them", label, count, row)
         df = df.filter(~pl.col("_sk").is_in(list(errors.bad)))
 
     # structure: each lot needs two distinct times
@@ -847,304 +849,282 @@ def _fmt_p(p):
     return "nan" if p is None or not np.isfinite(p) else f"{p:.3g}"
 
 
+def _select_by_model(model, common_line, common_slope, separate):
+    return np.where(model == 1, common_slope, np.where(model == 2, separate, common_line))
+
+
+def _str(x):
+    """Text column from an object array (None as null)."""
+    return pl.Series(np.asarray(x, dtype=object).tolist(), dtype=pl.Utf8)
+
+
+def _col(x):
+    """Float column with NaN/inf as nulls."""
+    s = pl.Series(np.asarray(x, dtype=float))
+    return s.set(~s.is_finite(), None) if s.len() else s
+
+
 def _build_result(clean, run, series_keys, no_df, warn_rows, platform, errors, opts):
-    fit, cr, S = run["fit"], run["cr"], run["S"]
+    """Assemble the shelf-life, poolability and lots tables from the array results.
+
+    Everything is array-valued; only series using platform leverage (and the rows of
+    the lots they borrow) are handled one by one.
+    """
+    f, cr, S = run["fit"], run["cr"], run["S"]
     lot_series = run["lot_series"]
-    model = fit["model"].copy()
-    lots_frame = clean.group_by("_lidx").agg(pl.col("lot").first()).sort("_lidx")
-    lot_names = lots_frame["lot"].to_list()
+    model = f["model"].astype(np.int8).copy()
+    lot_names = np.array(clean.group_by("_lidx").agg(pl.col("lot").first())
+                         .sort("_lidx")["lot"].to_list(), dtype=object)
+    sk = series_keys["_sk"].to_numpy()
+    keep = ~no_df & ~np.isin(sk, list(errors.bad))
 
-    # model-specific lot crossings
     sep_key = "separate_lot" if opts.separate_error == "lot" else "separate_pooled"
-    lot_cross = np.where(model[lot_series] == 1, cr["common_slope"][0],
-                         np.where(model[lot_series] == 2, cr[sep_key][0],
-                                  cr["common_line"][0][lot_series]))
-    lot_side = np.where(model[lot_series] == 1, cr["common_slope"][1],
-                        np.where(model[lot_series] == 2, cr[sep_key][1],
-                                 cr["common_line"][1][lot_series]))
-    lot_outside = np.where(model[lot_series] == 1, cr["common_slope"][2],
-                           np.where(model[lot_series] == 2, cr[sep_key][2],
-                                    cr["common_line"][2][lot_series]))
-    mins, argl = _first_argmin(lot_cross, lot_series, S)
-
-    # model coefficients per lot
-    f = fit
-    m_slope = np.where(model[lot_series] == 1, f["slope_cs"][lot_series],
-                       np.where(model[lot_series] == 2, f["lot_slope"],
-                                f["slope_cl"][lot_series]))
-    m_center_y = np.where(model[lot_series] == 0, f["ybar"][lot_series], f["lot_ybar"])
-    m_center_t = np.where(model[lot_series] == 0, f["tbar"][lot_series], f["lot_tbar"])
+    lm = model[lot_series]
+    lot_cross = _select_by_model(lm, cr["common_line"][0][lot_series], cr["common_slope"][0],
+                                 cr[sep_key][0])
+    lot_side = _select_by_model(lm, cr["common_line"][1][lot_series], cr["common_slope"][1],
+                                cr[sep_key][1]).astype(np.int8)
+    lot_outside = _select_by_model(lm, cr["common_line"][2][lot_series],
+                                   cr["common_slope"][2], cr[sep_key][2])
+    cross, argl = _first_argmin(lot_cross, lot_series, S)
+    m_slope = _select_by_model(lm, f["slope_cl"][lot_series], f["slope_cs"][lot_series],
+                               f["lot_slope"])
+    m_center_y = np.where(lm == 0, f["ybar"][lot_series], f["lot_ybar"])
+    m_center_t = np.where(lm == 0, f["tbar"][lot_series], f["lot_tbar"])
     m_icpt = m_center_y - m_slope * m_center_t
 
     with np.errstate(divide="ignore", invalid="ignore"):
         lot_sigma = np.sqrt(f["lot_rss"] / f["lot_df"])
         lot_se = lot_sigma / np.sqrt(f["lot_sxx"])
-        lot_tstat = f["lot_slope"] / lot_se
-        lot_p = np.where(f["lot_df"] > 0,
-                         2 * stats.t.sf(np.abs(lot_tstat), np.maximum(f["lot_df"], 1)), np.nan)
+        lot_p = np.where(f["lot_df"] > 0, 2 * stats.t.sf(np.abs(f["lot_slope"] / lot_se),
+                                                         np.maximum(f["lot_df"], 1)), np.nan)
         lot_p = np.where((f["lot_df"] > 0) & (lot_se == 0), 0.0, lot_p)
-        # slope p of the selected model's slope
         se_cl = np.sqrt(f["rss_cl"] / f["df_cl"] / f["sxx"])
         se_cs = np.sqrt(f["rss_cs"] / f["df_cs"] / f["sxx_w"])
         p_cl = 2 * stats.t.sf(np.abs(f["slope_cl"] / se_cl), np.maximum(f["df_cl"], 1))
         p_cs = 2 * stats.t.sf(np.abs(f["slope_cs"] / se_cs), np.maximum(f["df_cs"], 1))
-        se_sp = np.sqrt(f["rss_full"] / f["df_full"])[lot_series] / np.sqrt(f["lot_sxx"])
-        p_sp = 2 * stats.t.sf(np.abs(f["lot_slope"] / se_sp),
-                              np.maximum(f["df_full"], 1)[lot_series])
-        p_sep_lot = np.where(opts.separate_error == "lot", lot_p, p_sp)
+        se_pool = np.sqrt(f["rss_full"] / f["df_full"])[lot_series] / np.sqrt(f["lot_sxx"])
+        p_pool = 2 * stats.t.sf(np.abs(f["lot_slope"] / se_pool),
+                                np.maximum(f["df_full"], 1)[lot_series])
+    p_sep = lot_p if opts.separate_error == "lot" else p_pool
 
-    # per-series results
-    lower = run["lower"]
-    upper = run["upper"]
-    lot_tmax = run["lot_tmax"]
-    xmonths = np.full(S, -np.inf)
-    np.maximum.at(xmonths, lot_series, lot_tmax)
+    # the limiting line: the first crossing lot, or (no crossing) the steepest lot
+    _, steep = _first_argmin(-np.abs(f["lot_slope"]), lot_series, S)
+    ref_lot = np.where(argl >= 0, argl, steep)
+    slope = _select_by_model(model, f["slope_cl"], f["slope_cs"], f["lot_slope"][ref_lot])
+    slope_p = _select_by_model(model, p_cl, p_cs, p_sep[ref_lot])
+    crosses = np.isfinite(cross)
+    side = np.where(crosses & (argl >= 0), lot_side[np.maximum(argl, 0)], 0)
+    outside0 = np.bincount(lot_series, weights=lot_outside.astype(float), minlength=S) > 0
+    limiting = np.where(crosses & (model != 0) & (argl >= 0),
+                        lot_names[np.maximum(argl, 0)], None)
+    own_df_missing = np.bincount(lot_series, weights=cr["lot_own_df_missing"].astype(float),
+                                 minlength=S) > 0
+    borrowed = np.full(S, "", dtype=object)
+    plat_warn = np.full(S, None, dtype=object)
 
-    rows = {name: [] for name in schemas.STABILITY_SHELF_LIFE_SCHEMA.names}
-    pool = {name: [] for name in schemas.STABILITY_POOLABILITY_SCHEMA.names}
-    lot_rows = {name: [] for name in schemas.STABILITY_LOTS_SCHEMA.names}
-    curves = {}
-    keys_rows = series_keys.to_dicts()
-    two_sided = np.isfinite(lower) & np.isfinite(upper)
-    tr = (lambda a: float(np.exp(a))) if opts.transform == "log" else float
-    bad = errors.bad
-
-    lot_order = np.argsort(lot_series, kind="stable")
-    lot_starts = np.searchsorted(lot_series[lot_order], np.arange(S + 1))
-
-    for s in range(S):
-        rec = keys_rows[s]
-        if no_df[s] or rec["_sk"] in bad:
+    # lot-level model columns (platform leverage overrides some below)
+    lot_model_icpt = m_icpt.copy()
+    lot_model_slope = m_slope.copy()
+    lot_model_cross = lot_cross.copy()
+    lot_model_side = lot_side.copy()
+    extra_lots = []
+    pos_of = {key: i for i, key in enumerate(sk)}
+    for key, plat in platform.items():
+        s = pos_of.get(key)
+        if s is None or not keep[s]:
             continue
-        warns = list(warn_rows.get(rec["_sk"], []))
-        mdl = int(model[s])
-        borrowed_text = ""
-        k = int(f["k"][s])
-        glots = lot_order[lot_starts[s]:lot_starts[s + 1]]
-        cross = float(mins[s])
-        li = int(argl[s])
-        side_code = int(lot_side[li]) if li >= 0 else 0
-        limiting = lot_names[li] if (li >= 0 and mdl != 0) else None
-        outside0 = bool(np.any(lot_outside[glots]))
-        slope = float(m_slope[li]) if li >= 0 else float(
-            [f["slope_cl"][s], f["slope_cs"][s], np.nan][mdl])
-        slope_p = [p_cl[s], p_cs[s], p_sep_lot[li] if li >= 0 else np.nan][mdl]
-        if mdl == 2 and li < 0:
-            j = glots[np.argmin(np.abs(f["lot_slope"][glots]))]
-            slope, slope_p = float(f["lot_slope"][j]), p_sep_lot[j]
+        pr, pi = plat["run"], plat["index"]
+        pf = pr["fit"]
+        p_sl = pf["p_slopes"][pi]
+        donors = ", ".join(plat["donors"])
+        if not (np.isfinite(p_sl) and p_sl >= opts.alpha_pool):
+            plat_warn[s] = (f"platform slopes not poolable with {donors} "
+                            f"(p={_fmt_p(p_sl)}): own lots only")
+            continue
+        mine = np.flatnonzero(pr["lot_series"] == pi)
+        own = mine[pr["own_lot"][mine]]
+        c_own = pr["cr"]["common_slope"][0][own]
+        sd_own = pr["cr"]["common_slope"][1][own]
+        j = int(np.argmin(c_own))
+        b = float(pf["slope_cs"][pi])
+        se = math.sqrt(pf["rss_cs"][pi] / pf["df_cs"][pi] / pf["sxx_w"][pi])
+        model[s] = 1
+        cross[s] = c_own[j]
+        crosses[s] = np.isfinite(c_own[j])
+        side[s] = sd_own[j] if crosses[s] else 0
+        limiting[s] = plat["names"][own[j]].split("/", 1)[1] if crosses[s] else None
+        outside0[s] = bool(np.any(pr["cr"]["common_slope"][2][own]))
+        slope[s] = b
+        slope_p[s] = 2 * stats.t.sf(abs(b / se), pf["df_cs"][pi]) if se > 0 else 0.0
+        borrowed[s] = (f"common slope {b:.6g}/month from {plat['n_donor_lots']} lot(s) of "
+                       f"{donors} (platform slope test p={_fmt_p(p_sl)})")
+        ext_index = {plat["names"][g].split("/", 1)[1]: g for g in own}
+        for g in np.flatnonzero(lot_series == s):
+            gg = ext_index[lot_names[g]]
+            lot_model_slope[g] = b
+            lot_model_icpt[g] = pf["lot_ybar"][gg] - b * pf["lot_tbar"][gg]
+            lot_model_cross[g] = pr["cr"]["common_slope"][0][gg]
+            lot_model_side[g] = pr["cr"]["common_slope"][1][gg]
+        extra_lots.append(_borrowed_lot_frame(series_keys.row(s, named=True), plat))
 
-        plat = platform.get(rec["_sk"])
-        plat_override = None
-        if plat is not None:
-            pr = plat["run"]
-            pi = plat["index"]
-            pf = pr["fit"]
-            p_sl = pf["p_slopes"][pi]
-            donors = ", ".join(plat["donors"])
-            if np.isfinite(p_sl) and p_sl >= opts.alpha_pool:
-                plots_ = np.flatnonzero(pr["lot_series"] == pi)
-                own = plots_[pr["own_lot"][plots_]]
-                c_own = pr["cr"]["common_slope"][0][own]
-                sd_own = pr["cr"]["common_slope"][1][own]
-                j = int(np.argmin(c_own)) if own.size else -1
-                if j >= 0:
-                    cross = float(c_own[j])
-                    side_code = int(sd_own[j]) if np.isfinite(cross) else 0
-                    limiting = plat["lots"]["lot"][int(own[j])].split("/", 1)[1]
-                    outside0 = bool(np.any(pr["cr"]["common_slope"][2][own]))
-                    slope = float(pf["slope_cs"][pi])
-                    se = math.sqrt(pf["rss_cs"][pi] / pf["df_cs"][pi] / pf["sxx_w"][pi])
-                    slope_p = float(2 * stats.t.sf(abs(slope / se), pf["df_cs"][pi])) \
-                        if se > 0 else 0.0
-                    mdl = 1
-                    borrowed_text = (f"common slope {slope:.6g}/month from "
-                                     f"{plat['n_donor_lots']} lot(s) of {donors} "
-                                     f"(platform slope test p={_fmt_p(p_sl)})")
-                    plat_override = {"cross": c_own, "side": sd_own, "own": own}
-            else:
-                warns.append(f"platform slopes not poolable with {donors} "
-                             f"(p={_fmt_p(p_sl)}): own lots only")
+    # ICH Q1E Appendix A
+    conds = series_keys["condition"].to_list()
+    storage_of = {c: storage_category(c, opts.storage) for c in set(conds)}
+    storage = np.array([storage_of[c][0] for c in conds], dtype=object)
+    assumed = np.array([storage_of[c][1] for c in conds], dtype=bool)
+    xmonths = np.full(S, -np.inf)
+    np.maximum.at(xmonths, lot_series, run["lot_tmax"])
+    cap = np.full(S, np.nan)
+    rule = np.empty(S, dtype=object)
+    for kind in set(storage.tolist()):
+        sel = storage == kind
+        _, text = extrapolation_limit(1.0, kind, opts.accelerated_change,
+                                      opts.intermediate_change)
+        cap[sel] = [extrapolation_limit(x, kind, opts.accelerated_change,
+                                        opts.intermediate_change)[0] or np.nan
+                    for x in xmonths[sel]] if kind != "accelerated" else np.nan
+        rule[sel] = text
+    rule = np.where(assumed, rule + " (storage assumed room temperature: condition has no "
+                    "temperature)", rule)
+    est = np.where(crosses, cross, np.inf)
+    floor = np.where(crosses, np.floor(np.where(crosses, cross, 0) + 1e-9), np.nan)
+    proposed = np.where(np.isfinite(cap), np.floor(np.minimum(est, cap) + 1e-9), np.nan)
 
-        crosses = bool(np.isfinite(cross))
-        if k < 3:
-            warns.append(f"fewer than 3 lots ({k})")
-        if outside0:
-            warns.append("confidence bound already outside a limit at time 0")
-        if not crosses:
-            warns.append(f"bound does not meet the limit within 0-{opts.search_max:g} months")
-        if mdl == 2 and opts.separate_error == "lot" and np.any(
-                cr["lot_own_df_missing"][glots]):
-            warns.append("lot(s) with 2 observations use the pooled error")
-        if slope_p is not None and np.isfinite(slope_p) and slope_p >= 0.05:
-            warns.append(f"slope not significant (p={_fmt_p(slope_p)})")
+    lower, upper = run["lower"], run["upper"]
+    back = np.exp if opts.transform == "log" else (lambda a: a)
+    two_sided = np.isfinite(lower) & np.isfinite(upper)
+    k = f["k"].astype(np.int64)
 
-        storage, assumed = storage_category(rec["condition"], opts.storage)
-        x = float(xmonths[s])
-        cap, rule = extrapolation_limit(x, storage, opts.accelerated_change,
-                                        opts.intermediate_change)
-        if assumed:
-            rule += " (storage assumed room temperature: condition has no temperature)"
-        floor = math.floor(cross + 1e-9) if crosses else None
-        if cap is None:
-            proposed = None
-        else:
-            est = cross if crosses else np.inf
-            proposed = math.floor(min(est, cap) + 1e-9)
-            if proposed > x:
-                warns.append(f"extrapolated beyond the {x:g} months of data to "
-                             f"{proposed} months")
+    # warnings, vectorised with Polars string expressions
+    extra = [("; ".join(warn_rows[key]) or None) if key in warn_rows else None for key in sk]
+    wf = pl.DataFrame({
+        "prep": _str(extra), "plat": _str(plat_warn),
+        "k": k, "outside0": outside0, "crosses": crosses, "own_df": own_df_missing & (
+            model == 2) & (opts.separate_error == "lot"),
+        "p": _col(slope_p), "x": xmonths, "proposed": _col(proposed),
+    })
+    p_txt = pl.col("p").round_sig_figs(3).cast(pl.Utf8)
+    warnings = wf.select(pl.concat_str([
+        pl.col("prep"),
+        pl.col("plat"),
+        pl.when(pl.col("k") < 3).then(pl.format("fewer than 3 lots ({})", pl.col("k"))),
+        pl.when(pl.col("outside0")).then(pl.lit("confidence bound already outside a limit "
+                                                "at time 0")),
+        pl.when(~pl.col("crosses")).then(pl.lit(
+            f"bound does not meet the limit within 0-{opts.search_max:g} months")),
+        pl.when(pl.col("own_df")).then(pl.lit("lot(s) with 2 observations use the pooled "
+                                              "error")),
+        pl.when(pl.col("p") >= 0.05).then(pl.format("slope not significant (p={})", p_txt)),
+        pl.when(pl.col("proposed") > pl.col("x")).then(pl.format(
+            "extrapolated beyond the {} months of data to {} months",
+            pl.col("x").round_sig_figs(6), pl.col("proposed").cast(pl.Int64))),
+    ], separator="; ", ignore_nulls=True).alias("w"))["w"]
 
-        rows["variant_id"].append(rec["variant_id"])
-        rows["condition"].append(rec["condition"])
-        rows["attribute"].append(rec["attribute"])
-        rows["model"].append(MODELS[mdl])
-        rows["p_slopes"].append(_nan_none(f["p_slopes"][s]))
-        rows["p_intercepts"].append(_nan_none(f["p_intercepts"][s]))
-        rows["error_convention"].append(opts.separate_error if mdl == 2 else None)
-        rows["transform"].append(opts.transform)
-        rows["lower_limit"].append(_nan_none(tr(lower[s])) if np.isfinite(lower[s]) else None)
-        rows["upper_limit"].append(_nan_none(tr(upper[s])) if np.isfinite(upper[s]) else None)
-        rows["sides"].append("two-sided" if two_sided[s] else "one-sided")
-        rows["confidence"].append(opts.confidence)
-        rows["n_lots"].append(k)
-        rows["n_obs"].append(int(f["n"][s]))
-        rows["long_term_months"].append(x)
-        rows["slope"].append(_nan_none(slope))
-        rows["slope_p"].append(_nan_none(slope_p))
-        rows["crosses"].append(crosses)
-        rows["shelf_life_months"].append(cross if crosses else None)
-        rows["shelf_life_floor_months"].append(floor)
-        rows["search_max_months"].append(float(opts.search_max))
-        rows["storage"].append(storage)
-        rows["extrapolation_limit_months"].append(cap)
-        rows["extrapolation_rule"].append(rule)
-        rows["shelf_life_proposed_months"].append(proposed)
-        rows["limiting_lot"].append(limiting if crosses else None)
-        rows["limiting_side"].append({1: "lower", -1: "upper"}.get(side_code) if crosses
-                                     else None)
-        rows["platform_group"].append(rec["platform_group"])
-        rows["borrowed"].append(borrowed_text)
-        rows["warnings"].append("; ".join(warns))
+    keys = series_keys.select("variant_id", "condition", "attribute")
+    shelf = keys.with_columns(
+        _str(np.array(MODELS, dtype=object)[model]).alias("model"),
+        p_slopes=_col(f["p_slopes"]), p_intercepts=_col(f["p_intercepts"]),
+        error_convention=_str(np.where(model == 2, opts.separate_error, None)),
+        transform=pl.lit(opts.transform),
+        lower_limit=_col(back(lower)), upper_limit=_col(back(upper)),
+        sides=_str(np.where(two_sided, "two-sided", "one-sided")),
+        confidence=pl.lit(float(opts.confidence)),
+        n_lots=pl.Series(k), n_obs=pl.Series(f["n"].astype(np.int64)),
+        long_term_months=pl.Series(xmonths), slope=_col(slope), slope_p=_col(slope_p),
+        crosses=pl.Series(crosses), shelf_life_months=_col(cross),
+        shelf_life_floor_months=_col(floor).cast(pl.Int64),
+        search_max_months=pl.lit(float(opts.search_max)),
+        storage=_str(storage),
+        extrapolation_limit_months=_col(cap), extrapolation_rule=_str(rule),
+        shelf_life_proposed_months=_col(proposed).cast(pl.Int64),
+        limiting_lot=_str(limiting),
+        limiting_side=_str(np.select([side == 1, side == -1], ["lower", "upper"], None)),
+        platform_group=series_keys["platform_group"],
+        borrowed=_str(borrowed), warnings=warnings,
+    ).filter(pl.Series(keep))
 
-        # poolability
-        src = f
-        for key, val in (("variant_id", rec["variant_id"]), ("condition", rec["condition"]),
-                         ("attribute", rec["attribute"])):
-            pool[key].append(val)
-        pool["n_lots"].append(k)
-        pool["n_obs"].append(int(src["n"][s]))
-        pool["rss_separate"].append(float(src["rss_full"][s]))
-        pool["df_separate"].append(int(src["df_full"][s]))
-        pool["rss_common_slope"].append(float(src["rss_cs"][s]))
-        pool["df_common_slope"].append(int(src["df_cs"][s]))
-        pool["rss_common_line"].append(float(src["rss_cl"][s]))
-        pool["df_common_line"].append(int(src["df_cl"][s]))
-        pool["f_slopes"].append(_nan_none(src["f_slopes"][s]))
-        pool["p_slopes"].append(_nan_none(src["p_slopes"][s]))
-        pool["f_intercepts"].append(_nan_none(src["f_intercepts"][s]))
-        pool["p_intercepts"].append(_nan_none(src["p_intercepts"][s]))
-        pool["alpha_pool"].append(opts.alpha_pool)
-        pool["model"].append(MODELS[int(model[s])])
-        sm = cr["series_min"]
-        pool["shelf_life_common_line"].append(_inf_none(sm["common_line"][s]))
-        pool["shelf_life_common_slope"].append(_inf_none(sm["common_slope"][s]) if k > 1
-                                               else None)
-        pool["shelf_life_separate_pooled"].append(_inf_none(sm["separate_pooled"][s]))
-        pool["shelf_life_separate_lot"].append(_inf_none(sm["separate_lot"][s]))
+    sm = cr["series_min"]
+    pool = keys.with_columns(
+        n_lots=pl.Series(k), n_obs=pl.Series(f["n"].astype(np.int64)),
+        rss_separate=pl.Series(f["rss_full"]), df_separate=pl.Series(f["df_full"].astype(
+            np.int64)),
+        rss_common_slope=pl.Series(f["rss_cs"]), df_common_slope=pl.Series(
+            f["df_cs"].astype(np.int64)),
+        rss_common_line=pl.Series(f["rss_cl"]), df_common_line=pl.Series(
+            f["df_cl"].astype(np.int64)),
+        f_slopes=_col(f["f_slopes"]), p_slopes=_col(f["p_slopes"]),
+        f_intercepts=_col(f["f_intercepts"]), p_intercepts=_col(f["p_intercepts"]),
+        alpha_pool=pl.lit(float(opts.alpha_pool)),
+        model=_str(np.array(MODELS, dtype=object)[f["model"]]),
+        shelf_life_common_line=_col(sm["common_line"]),
+        shelf_life_common_slope=_col(np.where(k > 1, sm["common_slope"], np.nan)),
+        shelf_life_separate_pooled=_col(sm["separate_pooled"]),
+        shelf_life_separate_lot=_col(sm["separate_lot"]),
+    ).filter(pl.Series(keep))
 
-        # per-lot rows
-        for g in glots:
-            lot_rows["variant_id"].append(rec["variant_id"])
-            lot_rows["condition"].append(rec["condition"])
-            lot_rows["attribute"].append(rec["attribute"])
-            lot_rows["lot"].append(lot_names[g])
-            lot_rows["n_obs"].append(int(f["lot_n"][g]))
-            lot_rows["n_times"].append(int(run["lot_ntimes"][g]))
-            lot_rows["time_max_months"].append(float(lot_tmax[g]))
-            icpt = f["lot_ybar"][g] - f["lot_slope"][g] * f["lot_tbar"][g]
-            lot_rows["intercept"].append(float(icpt))
-            lot_rows["slope"].append(float(f["lot_slope"][g]))
-            lot_rows["slope_se"].append(_nan_none(lot_se[g]))
-            lot_rows["slope_p"].append(_nan_none(lot_p[g]))
-            lot_rows["rss"].append(float(f["lot_rss"][g]))
-            lot_rows["df"].append(int(f["lot_df"][g]))
-            lot_rows["sigma"].append(_nan_none(lot_sigma[g]))
-            if plat_override is not None:
-                pr, pi = platform[rec["_sk"]]["run"], platform[rec["_sk"]]["index"]
-                own_names = [plat["names"][i] for i in plat_override["own"]]
-                pos = own_names.index(f"{rec['variant_id']}/{lot_names[g]}")
-                gg = int(plat_override["own"][pos])
-                msl = float(pr["fit"]["slope_cs"][pi])
-                mic = float(pr["fit"]["lot_ybar"][gg] - msl * pr["fit"]["lot_tbar"][gg])
-                c_g, s_g = float(plat_override["cross"][pos]), int(plat_override["side"][pos])
-            else:
-                msl, mic = float(m_slope[g]), float(m_icpt[g])
-                c_g, s_g = float(lot_cross[g]), int(lot_side[g])
-            lot_rows["model_intercept"].append(mic)
-            lot_rows["model_slope"].append(msl)
-            lot_rows["crossing_months"].append(_inf_none(c_g))
-            lot_rows["crossing_side"].append({1: "lower", -1: "upper"}.get(s_g)
-                                             if np.isfinite(c_g) else None)
-            lot_rows["borrowed"].append(False)
-            curves.setdefault(rec["_sk"], []).append((lot_names[g], mic, msl))
-        if plat_override is not None:
-            _borrowed_lot_rows(lot_rows, rec, plat)
+    lkeys = keys[lot_series]
+    lots = lkeys.with_columns(
+        lot=_str(lot_names), n_obs=pl.Series(f["lot_n"].astype(np.int64)),
+        n_times=pl.Series(np.asarray(run["lot_ntimes"], dtype=np.int64)),
+        time_max_months=pl.Series(run["lot_tmax"]),
+        intercept=pl.Series(f["lot_ybar"] - f["lot_slope"] * f["lot_tbar"]),
+        slope=pl.Series(f["lot_slope"]), slope_se=_col(lot_se), slope_p=_col(lot_p),
+        rss=pl.Series(f["lot_rss"]), df=pl.Series(f["lot_df"].astype(np.int64)),
+        sigma=_col(lot_sigma), model_intercept=pl.Series(lot_model_icpt),
+        model_slope=pl.Series(lot_model_slope), crossing_months=_col(lot_model_cross),
+        crossing_side=_str(np.select(
+            [np.isfinite(lot_model_cross) & (lot_model_side == 1),
+             np.isfinite(lot_model_cross) & (lot_model_side == -1)], ["lower", "upper"], None)),
+        crosses=pl.Series(np.isfinite(lot_model_cross)), borrowed=pl.lit(False),
+    ).with_columns(_s=pl.Series(lot_series)).filter(pl.Series(keep[lot_series]))
+    if extra_lots:
+        lots = pl.concat([lots] + extra_lots, how="diagonal_relaxed").sort("_s", "borrowed",
+                                                                           maintain_order=True)
+    lots = lots.drop("_s")
 
-    shelf = pa.Table.from_pydict(rows, schema=schemas.STABILITY_SHELF_LIFE_SCHEMA)
-    pool_t = pa.Table.from_pydict(pool, schema=schemas.STABILITY_POOLABILITY_SCHEMA)
-    lots_t = pa.Table.from_pydict(lot_rows, schema=schemas.STABILITY_LOTS_SCHEMA)
-    keep = clean.filter(~pl.col("_sk").is_in(list(errors.bad)))
-    return StabilityResult(shelf, pool_t, lots_t, errors.table(), keep, curves)
+    def arrow(frame, schema):
+        return frame.select(schema.names).to_arrow().cast(schema)
+
+    data = clean.filter(~pl.col("_sk").is_in(list(errors.bad)))
+    return StabilityResult(arrow(shelf, schemas.STABILITY_SHELF_LIFE_SCHEMA),
+                           arrow(pool, schemas.STABILITY_POOLABILITY_SCHEMA),
+                           arrow(lots, schemas.STABILITY_LOTS_SCHEMA), errors.table(), data)
 
 
-def _borrowed_lot_rows(lot_rows, rec, plat):
+def _borrowed_lot_frame(rec, plat) -> pl.DataFrame:
     """Rows of the lots table for the platform lots that lent their slope."""
     pr, pi = plat["run"], plat["index"]
     pf = pr["fit"]
     mine = np.flatnonzero(pr["lot_series"] == pi)
-    slope = float(pf["slope_cs"][pi])
-    for g in mine[~pr["own_lot"][mine]]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sigma = math.sqrt(pf["lot_rss"][g] / pf["lot_df"][g]) if pf["lot_df"][g] > 0 \
-                else math.nan
-            se = sigma / math.sqrt(pf["lot_sxx"][g])
-        p = 2 * stats.t.sf(abs(pf["lot_slope"][g] / se), pf["lot_df"][g]) \
-            if pf["lot_df"][g] > 0 and se > 0 else math.nan
-        for key in KEYS:
-            lot_rows[key].append(rec[key])
-        lot_rows["lot"].append(plat["names"][g])
-        lot_rows["n_obs"].append(int(pf["lot_n"][g]))
-        lot_rows["n_times"].append(int(pr["lot_ntimes"][g]))
-        lot_rows["time_max_months"].append(float(pr["lot_tmax"][g]))
-        lot_rows["intercept"].append(float(pf["lot_ybar"][g] - pf["lot_slope"][g]
-                                           * pf["lot_tbar"][g]))
-        lot_rows["slope"].append(float(pf["lot_slope"][g]))
-        lot_rows["slope_se"].append(_nan_none(se))
-        lot_rows["slope_p"].append(_nan_none(p))
-        lot_rows["rss"].append(float(pf["lot_rss"][g]))
-        lot_rows["df"].append(int(pf["lot_df"][g]))
-        lot_rows["sigma"].append(_nan_none(sigma))
-        lot_rows["model_intercept"].append(float(pf["lot_ybar"][g] - slope * pf["lot_tbar"][g]))
-        lot_rows["model_slope"].append(slope)
-        lot_rows["crossing_months"].append(None)
-        lot_rows["crossing_side"].append(None)
-        lot_rows["borrowed"].append(True)
-
-
-def _nan_none(x):
-    if x is None:
-        return None
-    x = float(x)
-    return None if not np.isfinite(x) else x
-
-
-def _inf_none(x):
-    x = float(x)
-    return None if not np.isfinite(x) else x
+    g = mine[~pr["own_lot"][mine]]
+    b = float(pf["slope_cs"][pi])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = np.sqrt(pf["lot_rss"][g] / pf["lot_df"][g])
+        se = sigma / np.sqrt(pf["lot_sxx"][g])
+        p = np.where(pf["lot_df"][g] > 0, 2 * stats.t.sf(np.abs(pf["lot_slope"][g] / se),
+                                                         np.maximum(pf["lot_df"][g], 1)),
+                     np.nan)
+    n = g.size
+    return pl.DataFrame({
+        "variant_id": [rec["variant_id"]] * n, "condition": [rec["condition"]] * n,
+        "attribute": [rec["attribute"]] * n, "lot": [plat["names"][i] for i in g],
+        "n_obs": pf["lot_n"][g].astype(np.int64),
+        "n_times": np.asarray(pr["lot_ntimes"], dtype=np.int64)[g],
+        "time_max_months": pr["lot_tmax"][g],
+        "intercept": pf["lot_ybar"][g] - pf["lot_slope"][g] * pf["lot_tbar"][g],
+        "slope": pf["lot_slope"][g], "slope_se": _col(se), "slope_p": _col(p),
+        "rss": pf["lot_rss"][g], "df": pf["lot_df"][g].astype(np.int64), "sigma": _col(sigma),
+        "model_intercept": pf["lot_ybar"][g] - b * pf["lot_tbar"][g],
+        "model_slope": np.full(n, b), "crossing_months": pl.Series([None] * n, dtype=pl.Float64),
+        "crossing_side": pl.Series([None] * n, dtype=pl.Utf8),
+        "crosses": pl.Series([None] * n, dtype=pl.Boolean), "borrowed": [True] * n,
+        "_s": np.full(n, rec["_sidx"], dtype=np.int64),
+    })
 
 
 def _empty_result(errors, clean):
     return StabilityResult(
         schemas.STABILITY_SHELF_LIFE_SCHEMA.empty_table(),
         schemas.STABILITY_POOLABILITY_SCHEMA.empty_table(),
-        schemas.STABILITY_LOTS_SCHEMA.empty_table(), errors.table(), clean, {})
+        schemas.STABILITY_LOTS_SCHEMA.empty_table(), errors.table(), clean)
