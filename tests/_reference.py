@@ -57,23 +57,29 @@ def search(genome: dict, queries, pattern: str, spacer_len: int, pam_side: int,
 
     ``queries``: list of (window_query, max_mismatches), each as long as ``pattern``.
     """
-    rows = []
-    for qi, (query, m) in enumerate(queries):
-        for btype, bsize, bpos, pat, qry in variants(pattern, query, spacer_len, pam_side,
-                                                    max_dna, max_rna):
+    return [(qi, chrom, start, start + len(window), strand, btype, bsize, bpos, mm)
+            for qi, (btype, bsize, bpos, _, _), strand, chrom, start, window, mm
+            in matches(genome, [(q, m, spacer_len) for q, m in queries], pattern, pam_side,
+                       max_dna, max_rna)]
+
+
+def matches(genome: dict, queries, pattern: str, pam_side: int, max_dna: int, max_rna: int):
+    """Every accepted placement: (query index, variant, strand, chrom, start, window, mm)
+    for ``queries`` = [(window_query, max_mismatches, spacer_len)]."""
+    upper = {chrom: seq.upper() for chrom, seq in genome.items()}
+    for qi, (query, m, spacer_len) in enumerate(queries):
+        for variant in variants(pattern, query, spacer_len, pam_side, max_dna, max_rna):
+            _, _, _, pat, qry = variant
             for strand, p_s, q_s in (("+", pat, qry), ("-", revcomp(pat), revcomp(qry))):
                 w = len(p_s)
-                for chrom, seq in genome.items():
-                    seq = seq.upper()
+                for chrom, seq in upper.items():
                     for start in range(0, len(seq) - w + 1):
                         window = seq[start:start + w]
                         if any(rejects(c, g) for c, g in zip(p_s, window)):
                             continue
                         mm = sum(rejects(c, g) for c, g in zip(q_s, window))
                         if mm <= m:
-                            rows.append((qi, chrom, start, start + w, strand, btype, bsize,
-                                         bpos, mm))
-    return rows
+                            yield qi, variant, strand, chrom, start, window, mm
 
 
 def best_per_site(rows, pam_side=3):
@@ -96,31 +102,23 @@ def casoffinder_lines(genome: dict, pattern: str, queries, max_dna: int, max_rna
     mismatched genome letters are lower case.
     """
     side = 5 if pattern[0] != "N" else 3
-    out = []
-    for qi, (query, m, qid) in enumerate(queries):
+    spans = []
+    for query, m, _ in queries:
         letters = [i for i, c in enumerate(query) if c != "N"]
-        L = letters[-1] + 1 if side == 3 else len(query) - letters[0]
-        s0 = 0 if side == 3 else len(query) - L
-        for btype, bsize, bpos, pat, qry in variants(pattern, query, L, side, max_dna, max_rna):
-            for strand, p_s, q_s in (("+", pat, qry), ("-", revcomp(pat), revcomp(qry))):
-                w = len(p_s)
-                for chrom, seq in genome.items():
-                    up = seq.upper()
-                    for start in range(0, len(up) - w + 1):
-                        window = up[start:start + w]
-                        if any(rejects(c, g) for c, g in zip(p_s, window)):
-                            continue
-                        mm = sum(rejects(c, g) for c, g in zip(q_s, window))
-                        if mm > m:
-                            continue
-                        site = window if strand == "+" else revcomp(window)
-                        dna = "".join(g.lower() if rejects(c, g) else g for c, g in zip(qry, site))
-                        crrna = query
-                        if btype == 1:
-                            crrna = query[:s0 + bpos] + "-" * bsize + query[s0 + bpos:]
-                        elif btype == 2:
-                            dna = dna[:s0 + bpos] + "-" * bsize + dna[s0 + bpos:]
-                        out.append((qid if qid is not None else str(qi),
-                                    {0: "X", 1: "DNA", 2: "RNA"}[btype], crrna, dna, chrom,
-                                    str(start), strand, str(mm), str(bsize)))
+        spans.append(letters[-1] + 1 if side == 3 else len(query) - letters[0])
+    out = []
+    for qi, (btype, bsize, bpos, _, qry), strand, chrom, start, window, mm in matches(
+            genome, [(q, m, L) for (q, m, _), L in zip(queries, spans)], pattern, side,
+            max_dna, max_rna):
+        query, _, qid = queries[qi]
+        s0 = 0 if side == 3 else len(query) - spans[qi]
+        site = window if strand == "+" else revcomp(window)
+        dna = "".join(g.lower() if rejects(c, g) else g for c, g in zip(qry, site))
+        crrna = query
+        if btype == 1:
+            crrna = query[:s0 + bpos] + "-" * bsize + query[s0 + bpos:]
+        elif btype == 2:
+            dna = dna[:s0 + bpos] + "-" * bsize + dna[s0 + bpos:]
+        out.append((qid if qid is not None else str(qi), {0: "X", 1: "DNA", 2: "RNA"}[btype],
+                    crrna, dna, chrom, str(start), strand, str(mm), str(bsize)))
     return sorted(out)

@@ -499,6 +499,23 @@ class GenomeStore:
                 text = bytearray(arr.tobytes())
         return text.decode("ascii")
 
+    def release(self, gstart: int, gend: int) -> None:
+        """Drop the mapped pages of bases ``[gstart, gend)`` from this process's resident
+        set (they stay in the page cache and fault back in if read again), so a scan's
+        memory stays bounded by the chunks in flight, whatever the genome size."""
+        if not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        lo = self._body[0] + (gstart >> 6) * 24
+        hi = self._body[0] + ((gend + 63) >> 6) * 24
+        lo = -(-lo // page) * page  # whole pages inside the range only
+        hi = (hi // page) * page
+        if hi > lo:
+            try:
+                self._mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+            except (OSError, ValueError):  # advisory only
+                pass
+
     def soft_mask(self, gstart: int, length: int) -> np.ndarray:
         """Boolean array: which of ``length`` bases from global ``gstart`` are lowercase."""
         b0 = gstart >> 6

@@ -335,6 +335,8 @@ class OffTargetSearch:
         raw = scan_task(self.store, contig, lo, hi, self.plan, self.qwords[active],
                         self.qgeneral[active], self.qmax[active], self.all_placements)
         raw.query = active[raw.query].astype(np.int32)
+        if q0 + self.query_batch >= len(self.queries):  # last guide batch of this chunk
+            self.store.release(lo, hi)
         return contig, lo, hi, raw, active
 
     def raw_batches(self):
