@@ -59,9 +59,23 @@ def index(genome, output):
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None,
               help="Write rejected guide records here (TSV).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad guide record.")
+@click.option("--score", is_flag=True,
+              help="Add CFD/MIT site scores and write per-guide specificities "
+                   "(--guide-summary); see docs/scoring.md.")
+@click.option("--base-editor", type=click.Choice(["ABE", "CBE"]), default=None,
+              help="With --score: flag sites with an editable base in the editing window.")
+@click.option("--window", default="4-8", show_default=True,
+              help="Base-editor window, protospacer positions (1 = PAM-distal).")
+@click.option("--annotate", "gtf", type=click.Path(dir_okay=False), default=None,
+              help="GTF/GFF3 (gzip ok): gene, biotype, region, nearest gene per site.")
+@click.option("--regions", "beds", type=click.Path(dir_okay=False), multiple=True,
+              help="BED file of named regions to flag (repeatable).")
+@click.option("--chrom-alias", type=click.Path(dir_okay=False), default=None,
+              help="Two-column TSV mapping annotation/VCF contig names to the genome's.")
 @threads_option
 def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bulges, output,
-         fmt, max_hits_per_guide, all_placements, guide_summary, errors_path, strict, threads):
+         fmt, max_hits_per_guide, all_placements, guide_summary, errors_path, strict, score,
+         base_editor, window, gtf, beds, chrom_alias, threads):
     """Find every off-target site of the GUIDES in a genome, both strands, with
     mismatches and DNA/RNA bulges."""
     import polars as pl
@@ -84,7 +98,17 @@ def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bu
         _write_errors(errors_path, errors, guides)
     threads = resolve_threads(threads)
     progress = Progress("scan")
+    if base_editor and not score:
+        raise click.UsageError("--base-editor needs --score")
+    be_window = _parse_window(window)
     with open_genome(genome) as store:
+        gene_model = regions = None
+        if gtf or beds:
+            from pmcore.annotation import load_annotation_sources
+
+            gene_model, regions = load_annotation_sources(
+                {c.name: c.length for c in store.contigs}, gtf=gtf, beds=list(beds),
+                chrom_alias=chrom_alias)
         search = GuideSearch(store, records, nuc, mismatches=mismatches,
                              dna_bulges=dna_bulges, rna_bulges=rna_bulges, threads=threads,
                              max_hits_per_guide=max_hits_per_guide,
@@ -96,10 +120,21 @@ def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bu
                             max_hits_per_guide=max_hits_per_guide,
                             schema_version=HITS_SCHEMA.metadata[b"pmcore.schema_version"].decode())
         n = 0
-        with hit_writer(output, fmt, HITS_SCHEMA, record) as write:
-            for batch in search.batches():
-                write(batch)
-                n += batch.num_rows
+        post = score or gene_model is not None or regions is not None
+        summaries = []
+        with hit_writer(output, fmt, None if post else HITS_SCHEMA, record) as write:
+            if not post:
+                for batch in search.batches():
+                    write(batch)
+                    n += batch.num_rows
+            else:
+                for table, summary in _post_process(search, store, score, base_editor,
+                                                    be_window, gene_model, regions):
+                    for batch in table.to_batches():
+                        write(batch)
+                        n += batch.num_rows
+                    if summary is not None:
+                        summaries.append(summary)
         progress.close()
         status = search.guide_status()
     truncated = [q for q, t in zip(status["query_id"].to_pylist(),
@@ -108,9 +143,75 @@ def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bu
         log.warning("%d guide(s) reached --max-hits-per-guide and were truncated: %s",
                     len(truncated), ", ".join(truncated[:10]))
     if guide_summary:
+        table = pl.from_arrow(status)
+        if summaries:
+            table = table.join(pl.concat(summaries, how="diagonal_relaxed").drop(
+                "guide", strict=False), on="query_id", how="left")
         with atomic_path(guide_summary) as tmp:
-            pl.from_arrow(status).write_csv(tmp, separator="\t")
+            if str(guide_summary).endswith((".parquet", ".pq")):
+                table.write_parquet(tmp)
+            else:
+                table.with_columns(pl.col(pl.List(pl.Utf8)).list.join(",")).write_csv(
+                    tmp, separator="\t")
     log.info("%d hits for %d guides", n, len(records))
+
+
+def _parse_window(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(x) for x in text.split("-"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not FIRST-LAST, e.g. 4-8",
+                                 param_hint="--window") from None
+    if not 1 <= lo <= hi:
+        raise click.BadParameter(f"{text!r}: need 1 <= FIRST <= LAST", param_hint="--window")
+    return lo, hi
+
+
+def _post_process(search, store, score, base_editor, window, gene_model, regions,
+                  guides_per_pass: int = 64):
+    """Score and annotate hits guide group by guide group.
+
+    Raw hits are first streamed to a temporary Parquet file; each group of guides is then
+    read back (row-group filters), scored (per-guide aggregates need all of a guide's
+    hits) and annotated, so memory is bounded by the hits of one guide group.
+    """
+    import os
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pmcore.tables import HITS_SCHEMA
+
+    fd, tmp = tempfile.mkstemp(prefix="pmcore-raw-", suffix=".parquet")
+    os.close(fd)
+    try:
+        with pq.ParquetWriter(tmp, HITS_SCHEMA, compression="zstd") as writer:
+            for batch in search.batches():
+                writer.write_batch(batch)
+        ids = [q.id for s in search.searches for q in s.queries]
+        for i in range(0, len(ids), guides_per_pass):
+            chunk = ids[i:i + guides_per_pass]
+            table = pq.read_table(tmp, filters=[("query_id", "in", chunk)])
+            if table.num_rows == 0:
+                continue
+            summary = None
+            if score:
+                from pmcore.scoring import score_hits
+
+                scored, summary = score_hits(table, base_editor=base_editor, window=window,
+                                             summary=True)
+            else:
+                import polars as pl
+
+                scored = pl.from_arrow(table)
+            if gene_model is not None or regions is not None:
+                from pmcore.annotation import annotate_hits
+
+                scored = annotate_hits(scored, gene_model=gene_model, regions=regions)
+            yield scored.to_arrow() if not isinstance(scored, pa.Table) else scored, summary
+    finally:
+        os.unlink(tmp)
 
 
 def _write_errors(path, errors, source):

@@ -165,3 +165,32 @@ def test_console_script_installed():
     proc = subprocess.run([sys.executable, "-m", "pmcore.cli.main", "--version"],
                           capture_output=True, text=True, check=True)
     assert "pmcore" in proc.stdout
+
+
+def test_scan_score_and_annotate(tmp_path):
+    """scan --score --annotate --regions on the demo genome finds the planted ONCO1 site."""
+    import numpy as np
+
+    from pmcore.demo import GRNA_VARIANTS, SEED, _data, make_genome
+
+    genome, guides = make_genome(np.random.default_rng(SEED))
+    fa = tmp_path / "g.fa"
+    fa.write_text("".join(f">{k}\n{v}\n" for k, v in genome.items()))
+    gfile = tmp_path / "guides.tsv"
+    gfile.write_text("id\tguide\n" + "".join(f"{k}\t{v}\n" for k, v in guides.items()))
+    out = tmp_path / "hits.parquet"
+    assert run(cli, ["scan", "-g", str(fa), "--guides", str(gfile), "-m", "4", "--dna-bulges",
+                     "1", "--rna-bulges", "1", "--score", "--base-editor", "ABE",
+                     "--annotate", str(_data("annotation/demo.gtf")),
+                     "--regions", str(_data("annotation/demo_regions.bed")),
+                     "-o", str(out), "--guide-summary", str(tmp_path / "gs.tsv")]) == 0
+    df = pl.read_parquet(out)
+    assert {"cfd", "mit", "region", "gene_name", "regions_flagged", "be_editable"} <= set(df.columns)
+    onco = df.filter((pl.col("chrom") == "demo1") & (pl.col("start") == 22010)
+                     & (pl.col("bulge_type") == "X"))
+    assert onco["region"].to_list() == ["CDS"] and "ONCO1" in onco["regions_flagged"][0]
+    assert 0 < onco["cfd"][0] < 1
+    gs = pl.read_csv(tmp_path / "gs.tsv", separator="\t")
+    assert gs["on_target_status"].to_list() == ["unique", "unique"]
+    assert gs.filter(pl.col("query_id") == "VAR-A")["on_target_start"][0] == GRNA_VARIANTS["VAR-A"][0].pos
+    assert read_provenance(out)["mismatches"] == 4

@@ -57,8 +57,12 @@ def _bed_lines(batch: pa.RecordBatch) -> str:
 
 
 @contextlib.contextmanager
-def hit_writer(path: str, fmt: str, schema: pa.Schema, provenance: dict):
-    """Context manager yielding ``write(batch)``; the file appears only on success."""
+def hit_writer(path: str, fmt: str, schema: pa.Schema | None, provenance: dict):
+    """Context manager yielding ``write(batch)``; the file appears only on success.
+
+    ``schema`` may be None: the first batch's schema is used (tables with extra columns,
+    e.g. scored or annotated hits).
+    """
     if path == "-":
         first = [True]
 
@@ -67,18 +71,30 @@ def hit_writer(path: str, fmt: str, schema: pa.Schema, provenance: dict):
             first[0] = False
 
         yield write_stdout
-        if first[0]:
+        if first[0] and schema is not None:
             sys.stdout.write("\t".join(schema.names) + "\n")
         sys.stdout.flush()
         return
     with atomic_path(path) as tmp:
         if fmt == "parquet":
-            writer = pq.ParquetWriter(tmp, with_provenance(schema, provenance),
-                                      compression="zstd")
+            state = {"writer": None}
+
+            def write_parquet(batch):
+                if state["writer"] is None:
+                    state["writer"] = pq.ParquetWriter(
+                        tmp, with_provenance(schema or batch.schema, provenance),
+                        compression="zstd")
+                state["writer"].write_batch(batch)
+
             try:
-                yield lambda batch: writer.write_batch(batch)
+                yield write_parquet
+                if state["writer"] is None and schema is not None:
+                    write_parquet(schema.empty_table().to_batches(max_chunksize=1)[0]
+                                  if schema.empty_table().num_rows else
+                                  pa.RecordBatch.from_pylist([], schema=schema))
             finally:
-                writer.close()
+                if state["writer"] is not None:
+                    state["writer"].close()
         else:
             with open(tmp, "w", newline="\n") as fh:
                 if fmt == "tsv":
@@ -89,7 +105,7 @@ def hit_writer(path: str, fmt: str, schema: pa.Schema, provenance: dict):
                         first[0] = False
 
                     yield write_tsv
-                    if first[0]:
+                    if first[0] and schema is not None:
                         fh.write("\t".join(schema.names) + "\n")
                 else:
                     yield lambda batch: fh.write(_bed_lines(batch))
