@@ -143,6 +143,8 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     cdef int64_t x_lo = cstart, x_hi = cend - width  # anchors whose plain site fits
     cdef uint64_t bw_cur[5]
     cdef uint64_t bw_nxt[5]
+    cdef uint64_t pw_cur[3]
+    cdef uint64_t pw_nxt[3]
     cdef int b
     b_lo = lo >> 6
     b_hi = (hi + 63) >> 6
@@ -154,6 +156,9 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
             for b in range(5):
                 bw_cur[b] = bw_nxt[b]
             base_words(words, blk + 1, bw_nxt)
+            for b in range(3):
+                pw_cur[b] = words[blk * NPLANES + b]
+                pw_nxt[b] = words[(blk + 1) * NPLANES + b]
             cf = pam_bits(bw_cur, bw_nxt, pf, npf)
             cr = pam_bits(bw_cur, bw_nxt, pr, npr)
             lowmask = ~(<uint64_t>0)
@@ -174,16 +179,19 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                     t = pm_ctz(cand)
                     cand &= cand - 1
                     s = p0 + t
-                    # one window read serves every query and shift
-                    wh = word_at(words, s - max_shift, PLANE_HI)
-                    wl = word_at(words, s - max_shift, PLANE_LO)
-                    wn = word_at(words, s - max_shift, PLANE_N)
-                    h0 = wh >> max_shift
-                    l0 = wl >> max_shift
-                    n0 = wn >> max_shift
                     if simple:
                         if s < x_lo or s > x_hi:
                             continue
+                        # the window lies in this block and the next: shift it out of
+                        # the planes already in registers
+                        if t == 0:
+                            h0 = pw_cur[0]
+                            l0 = pw_cur[1]
+                            n0 = pw_cur[2]
+                        else:
+                            h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
+                            l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
+                            n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
                         for qi in range(nq):
                             q = qbase + (qi * 2 + strand) * qstride
                             if qg[qi]:
@@ -201,6 +209,13 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                                 out_mm[nh] = <int8_t>cnt
                                 nh += 1
                         continue
+                    # one window read serves every query and shift
+                    wh = word_at(words, s - max_shift, PLANE_HI)
+                    wl = word_at(words, s - max_shift, PLANE_LO)
+                    wn = word_at(words, s - max_shift, PLANE_N)
+                    h0 = wh >> max_shift
+                    l0 = wl >> max_shift
+                    n0 = wn >> max_shift
                     for qi in range(nq):
                         q = qbase + (qi * 2 + strand) * qstride
                         general = qg[qi]
