@@ -88,8 +88,6 @@ class Progress:
 
 def threads_option(f):
     """``--threads`` (default: every core this process may use; ``PMCORE_THREADS``)."""
-    from pmcore.offtarget import default_threads
-
     return click.option("--threads", "-t", type=click.IntRange(1, 1024), default=None,
                         show_default="all cores", envvar="PMCORE_THREADS",
                         help="Worker threads.")(f)

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import _reference as ref
+from pmcore.cli._common import run
 from pmcore.cli.main import cli
 from pmcore.casoffinder import parse_input
 from pmcore.errors import InputError
@@ -55,8 +56,7 @@ def test_bulge_output_matches_reference(tmp_path, seed, pattern_kind):
     fa = tmp_path / "g.fa"
     fa.write_text("".join(f">{k} extra text\n{v}\n" for k, v in genome.items()))
     inp = tmp_path / "in.txt"
-    inp.write_text(f"{fa}\n{pattern} 2 1\n{query} 3 myguide\n{query} 1\n")
-    # two lines for the same query: one with an id, one without (Cas-OFFinder numbers it)
+    # the same query twice with different limits: each line is its own query (numbered)
     inp.write_text(f"{fa}\n{pattern} 2 1\n{query} 3\n{query} 1\n")
     out = tmp_path / "out.txt"
     res = run_cli(["cas-offinder", str(inp), "C", str(out)])
@@ -124,9 +124,6 @@ def test_bad_input_exit_2_and_no_output(tmp_path, body, reason):
     with pytest.raises(InputError, match=reason):
         parse_input(inp)
     out = tmp_path / "out.txt"
-    res = CliRunner().invoke(cli, ["cas-offinder", str(inp), "C", str(out)])
-    from pmcore.cli._common import run
     assert run(cli, ["cas-offinder", str(inp), "C", str(out)]) == 2
     assert not out.exists()
     assert not list(tmp_path.glob(".out.txt*"))
-    del res

@@ -49,7 +49,6 @@ def run_with(module, store, monkeypatch, layout, queries, all_placements):
 
 @pytest.mark.parametrize("dna,rna,allp", [(0, 0, False), (1, 2, True), (2, 1, False)])
 def test_builds_agree(store, monkeypatch, dna, rna, allp):
-    rng = random.Random(dna * 10 + rna)
     text = store.fetch("a", 0, 63, soft=False)
     queries = [Query(f"q{i}", text[p:p + 20], 5) for i, p in enumerate((43, 40, 10))]
     queries.append(Query("deg", "ACGTRYACGTACGTACGTNN", 7))

@@ -35,31 +35,31 @@ def read_fasta(path, limit=None):
 
 
 def brute_force(seq: str, guide: str, pam: str, max_mm: int):
-    """Sites (start, strand, mismatches) of guide+PAM (3' side; PAM of A/C/G/T/N/R codes)."""
+    """Sites (start, strand, mismatches) of guide+PAM, 3' PAM of A/C/G/T/N/R codes; a
+    non-ACGT genome letter fails a fixed PAM base, passes N/R, and is a mismatch in the
+    protospacer."""
     s = np.frombuffer(seq.upper().encode(), dtype=np.uint8)
     w = len(guide) + len(pam)
     n = len(s) - w + 1
     if n <= 0:
         return set()
-    allowed = {"N": b"ACGTNRYKMSWBDHV", "R": b"AGNRYKMSWBDHV", "G": b"G", "A": b"A"}
+    degenerate = b"NRYKMSWBDHV"
+    allowed = {"N": b"ACGT" + degenerate, "R": b"AG" + degenerate, "G": b"G", "A": b"A"}
+    site = (guide + pam).encode()
+    codes = {"+": (site, pam), "-": (site.translate(COMP)[::-1], pam[::-1])}
     out = set()
-    for strand, g, p in (("+", guide, pam), ("-", None, None)):
-        if strand == "+":
-            query = (guide + pam).encode()
-        else:
-            query = (guide + pam).encode().translate(COMP)[::-1]
+    for strand, (query, pam_codes) in codes.items():
         ok = np.ones(n, dtype=bool)
         mm = np.zeros(n, dtype=np.int16)
+        pam_at = range(len(guide), w) if strand == "+" else range(len(pam))
         for k, qc in enumerate(query):
             col = s[k:k + n]
-            if strand == "+":
-                is_pam, code = k >= len(guide), chr(qc)
-            else:
-                is_pam, code = k < len(pam), chr(qc)
-            if is_pam:
-                c = pam[k - len(guide)] if strand == "+" else pam[len(pam) - 1 - k]
-                allowed_set = allowed[c] if strand == "+" else bytes(allowed[c]).translate(COMP)
-                ok &= np.isin(col, np.frombuffer(allowed_set, np.uint8))
+            if k in pam_at:
+                code = pam_codes[k - pam_at.start]
+                accepted = allowed[code]
+                if strand == "-":  # complement the accepted letters
+                    accepted = bytes(accepted).translate(COMP)
+                ok &= np.isin(col, np.frombuffer(accepted, np.uint8))
             else:
                 mm += col != qc
         for start in np.flatnonzero(ok & (mm <= max_mm)):

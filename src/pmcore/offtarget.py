@@ -162,12 +162,10 @@ class _Plan:
 
 def plan_layout(layout: SiteLayout) -> _Plan:
     """Bit masks for the kernel: PAM constraints, bulge variant groups and extents."""
-    W, L, P = layout.width, layout.spacer_len, layout.pam_len
+    W, L = layout.width, layout.spacer_len
     if W + 2 * layout.max_shift > 64:
         raise InputError(f"site of {W} nt with bulges up to {layout.max_shift} does not fit "
                          "the 64-base window of the kernel")
-    full = 0
-    proto_bits = {}
     groups, vmasks, vpos = [], [], []
     extents = {}
     side3 = layout.pam_side == 3
