@@ -516,6 +516,26 @@ class GenomeStore:
             except (OSError, ValueError):  # advisory only
                 pass
 
+    def decode_ranges(self, starts: np.ndarray, ends: np.ndarray) -> tuple[str, bytes]:
+        """Upper-case letters of many global ranges, concatenated (IUPAC letters as in the
+        source), and one soft-mask flag byte per range."""
+        starts = np.ascontiguousarray(starts, dtype=np.int64)
+        ends = np.ascontiguousarray(ends, dtype=np.int64)
+        raw, masked = _pack.decode_many(self.blocks, self.soft, starts, ends)
+        if self.iupac_pos.size and starts.size:
+            first = np.searchsorted(self.iupac_pos, starts)
+            last = np.searchsorted(self.iupac_pos, ends)
+            patch = np.flatnonzero(last > first)
+            if patch.size:
+                buf = bytearray(raw)
+                offsets = np.concatenate([[0], np.cumsum(ends - starts)])
+                for i in patch:
+                    for j in range(first[i], last[i]):
+                        buf[offsets[i] + int(self.iupac_pos[j]) - starts[i]] = int(
+                            self.iupac_letter[j])
+                raw = bytes(buf)
+        return raw.decode("ascii"), masked
+
     def soft_mask(self, gstart: int, length: int) -> np.ndarray:
         """Boolean array: which of ``length`` bases from global ``gstart`` are lowercase."""
         b0 = gstart >> 6

@@ -464,30 +464,33 @@ def render_hits(store, contig, raw: RawHits, queries, plan: _Plan) -> pa.RecordB
     """Strings and coordinates of the hits of one task, as an Arrow record batch."""
     layout = plan.layout
     n = len(raw)
-    starts = np.empty(n, dtype=np.int64)
-    ends = np.empty(n, dtype=np.int64)
-    aligned_guides, sites, pams, soft = [], [], [], np.zeros(n, dtype=bool)
+    lo = np.empty(n, dtype=np.int64)
+    hi = np.empty(n, dtype=np.int64)
+    for key, (e0, e1) in plan.extents.items():
+        sel = (raw.strand == key[0]) & (raw.btype == key[1]) & (raw.bsize == key[2])
+        lo[sel] = e0
+        hi[sel] = e1
+    g0 = raw.anchor + lo
+    g1 = raw.anchor + hi
+    text, masked = store.decode_ranges(g0, g1)
+    soft = np.frombuffer(masked, dtype=np.uint8).astype(bool)
+    offsets = np.concatenate([[0], np.cumsum(g1 - g0)])
+    aligned_guides, sites, pams = [], [], []
     for i in range(n):
-        strand = int(raw.strand[i])
-        btype, bsize = int(raw.btype[i]), int(raw.bsize[i])
-        lo, hi = plan.extents[(strand, btype, bsize)]
-        g0 = int(raw.anchor[i]) + lo
-        g1 = int(raw.anchor[i]) + hi
-        text = store.fetch_global(g0, g1 - g0, soft=True)
-        soft[i] = text != text.upper()
-        text = text.upper()
-        if strand == 1:
-            text = text.translate(_COMP)[::-1]
+        site_text = text[offsets[i]:offsets[i + 1]]
+        if raw.strand[i] == 1:
+            site_text = site_text.translate(_COMP)[::-1]
         q = queries[int(raw.query[i])]
-        ag, site, pam, mm = align_site(layout, q, text, btype, bsize, int(raw.bpos[i]))
+        ag, site, pam, mm = align_site(layout, q, site_text, int(raw.btype[i]),
+                                       int(raw.bsize[i]), int(raw.bpos[i]))
         if mm != int(raw.mm[i]):
             raise KernelError("scan_range", f"mismatch count {int(raw.mm[i])} disagrees with "
-                              f"the rendered alignment ({mm}) for {q.id} at {g0}")
+                              f"the rendered alignment ({mm}) for {q.id} at {int(g0[i])}")
         aligned_guides.append(ag)
         sites.append(site)
         pams.append(pam)
-        starts[i] = g0 - contig.offset
-        ends[i] = g1 - contig.offset
+    starts = g0 - contig.offset
+    ends = g1 - contig.offset
     btypes = raw.btype.astype(np.int8)
     return pa.RecordBatch.from_arrays([
         pa.array([queries[int(i)].id for i in raw.query], pa.string()),

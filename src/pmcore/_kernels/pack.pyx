@@ -69,3 +69,29 @@ def decode(const uint64_t[:, ::1] blocks, int64_t start, int64_t length):
                 lo = (blocks[pos >> 6, 1] >> (pos & 63)) & 1
                 o[i] = letters[hi * 2 + lo]
     return bytes(out)
+
+
+def decode_many(const uint64_t[:, ::1] blocks, const uint64_t[::1] soft,
+                const int64_t[::1] starts, const int64_t[::1] ends):
+    """Letters of many ranges at once (concatenated, 'N' for non-ACGT) and, per range,
+    whether any base is soft-masked. Used to render hits without a Python call per base."""
+    cdef Py_ssize_t n = starts.shape[0], i
+    cdef int64_t total = 0, pos, k = 0
+    for i in range(n):
+        total += ends[i] - starts[i]
+    cdef bytearray out = bytearray(total)
+    cdef unsigned char* o = out
+    cdef uint8_t[::1] masked = bytearray(n)
+    cdef const char* letters = b"ACGT"
+    with nogil:
+        for i in range(n):
+            for pos in range(starts[i], ends[i]):
+                if (blocks[pos >> 6, 2] >> (pos & 63)) & 1:
+                    o[k] = 78
+                else:
+                    o[k] = letters[((blocks[pos >> 6, 0] >> (pos & 63)) & 1) * 2
+                                   + ((blocks[pos >> 6, 1] >> (pos & 63)) & 1)]
+                if (soft[pos >> 6] >> (pos & 63)) & 1:
+                    masked[i] = 1
+                k += 1
+    return bytes(out), bytes(masked)

@@ -38,3 +38,11 @@ def decode(blocks, start: int, length: int) -> bytes:
         else:
             out.append("ACGT"[((int(blocks[w, 0]) >> b) & 1) * 2 + ((int(blocks[w, 1]) >> b) & 1)])
     return "".join(out).encode()
+
+
+def decode_many(blocks, soft, starts, ends):
+    text, masked = [], []
+    for a, b in zip(starts, ends):
+        text.append(decode(blocks, int(a), int(b) - int(a)))
+        masked.append(any((int(soft[p >> 6]) >> (p & 63)) & 1 for p in range(int(a), int(b))))
+    return b"".join(text), bytes(masked)
