@@ -124,7 +124,8 @@ def read_fasta(path, piece: int = PIECE_BASES):
                 if data[pos] == 0x3E:  # '>'
                     eol = data.find(b"\n", pos)
                     eol = len(data) if eol < 0 else eol
-                    text = data[pos + 1:eol].decode("utf-8", "replace").strip()
+                    # the header text as Cas-OFFinder reports it: everything after '>'
+                    text = data[pos + 1:eol].decode("utf-8", "replace").rstrip("\r")
                     name = text.split()[0] if text.split() else ""
                     if not name:
                         raise InputError("FASTA header without a name", path=path, line=line)
