@@ -112,10 +112,13 @@ def _pam_rows(layout: SiteLayout, strand: int) -> np.ndarray:
             continue
         if strand == 1:
             code = complement_code(code)
-        rows.append((_strand_bit(layout, strand, pos), code_mask(code), int(len(IUPAC[code]) > 1)))
+        allowed = IUPAC[code]
+        single = "ACGT".index(allowed) if len(allowed) == 1 else -1
+        rows.append((_strand_bit(layout, strand, pos), code_mask(code), int(len(allowed) > 1),
+                     single))
     if not rows:  # no constraint at all: every position is a candidate
-        rows.append((0, 15, 1))
-    return np.array(rows, dtype=np.int32).reshape(-1, 3)
+        rows.append((0, 15, 1, -1))
+    return np.array(rows, dtype=np.int32).reshape(-1, 4)
 
 
 def _query_words(layout: SiteLayout, q: Query) -> tuple[np.ndarray, bool]:

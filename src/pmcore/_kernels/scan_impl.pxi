@@ -58,24 +58,30 @@ cdef inline uint64_t pam_bits(const uint64_t* cur, const uint64_t* nxt,
     whose base words are ``cur`` (``nxt``: the following block).
 
     ``pam`` holds rows (window offset k < 64, allowed-base mask A=1 C=2 G=4 T=8,
-    degenerate flag: a non-ACGT genome letter passes).
+    degenerate flag: a non-ACGT genome letter passes, base index 0-3 when exactly one
+    base is allowed else -1).
     """
     cdef uint64_t acc = ~(<uint64_t>0), mc, mn
     cdef Py_ssize_t r
     cdef int b
-    cdef int32_t k, allowed
+    cdef int32_t k, allowed, single
     for r in range(nrows):
-        k = pam[3 * r]
-        allowed = pam[3 * r + 1]
-        mc = 0
-        mn = 0
-        for b in range(4):
-            if (allowed >> b) & 1:
-                mc |= cur[b]
-                mn |= nxt[b]
-        if pam[3 * r + 2]:
-            mc |= cur[4]
-            mn |= nxt[4]
+        k = pam[4 * r]
+        single = pam[4 * r + 3]
+        if single >= 0:  # one base: no loop over the allowed set
+            mc = cur[single]
+            mn = nxt[single]
+        else:
+            allowed = pam[4 * r + 1]
+            mc = 0
+            mn = 0
+            for b in range(4):
+                if (allowed >> b) & 1:
+                    mc |= cur[b]
+                    mn |= nxt[b]
+            if pam[4 * r + 2]:
+                mc |= cur[4]
+                mn |= nxt[4]
         if k:
             mc = (mc >> k) | (mn << (64 - k))
         acc &= mc

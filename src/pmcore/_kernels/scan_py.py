@@ -21,7 +21,7 @@ def _word_at(blocks, pos: int, plane: int) -> int:
 
 def _pam_bits(blocks, p0, pam) -> int:
     acc = M64
-    for k, allowed, deg in pam:
+    for k, allowed, deg, _single in pam:
         h, l, n = (_word_at(blocks, p0 + int(k), p) for p in range(3))
         m = 0
         if allowed & 1:
