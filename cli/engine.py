@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import click
+import pyarrow as pa
 
 from ._common import Progress, resolve_threads, threads_option
 
@@ -72,10 +73,15 @@ def index(genome, output):
               help="BED file of named regions to flag (repeatable).")
 @click.option("--chrom-alias", type=click.Path(dir_okay=False), default=None,
               help="Two-column TSV mapping annotation/VCF contig names to the genome's.")
+@click.option("--vcf", "vcfs", type=click.Path(dir_okay=False), multiple=True,
+              help="Patient or population VCF (gzip ok; repeatable): sites created, removed "
+                   "or changed by its variants are reported (docs/variants.md).")
+@click.option("--sample", "samples", multiple=True,
+              help="With --vcf: use only these samples' genotypes (default: all).")
 @threads_option
 def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bulges, output,
          fmt, max_hits_per_guide, all_placements, guide_summary, errors_path, strict, score,
-         base_editor, window, gtf, beds, chrom_alias, threads):
+         base_editor, window, gtf, beds, chrom_alias, vcfs, samples, threads):
     """Find every off-target site of the GUIDES in a genome, both strands, with
     mismatches and DNA/RNA bulges."""
     import polars as pl
@@ -90,6 +96,12 @@ def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bu
 
     fmt = infer_format(output, fmt)
     check_limits(mismatches, dna_bulges, rna_bulges)
+    if base_editor and not score:
+        raise click.UsageError("--base-editor needs --score")
+    if vcfs and (max_hits_per_guide or all_placements):
+        raise click.UsageError("--max-hits-per-guide and --all-placements do not apply with "
+                               "--vcf")
+    be_window = _parse_window(window)
     nuc = resolve_nuclease(nuclease, pam, int(pam_side) if pam_side else None)
     records, errors = read_guides(guides, nuc, strict=strict)
     for err in errors:
@@ -98,9 +110,9 @@ def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bu
         _write_errors(errors_path, errors, guides)
     threads = resolve_threads(threads)
     progress = Progress("scan")
-    if base_editor and not score:
-        raise click.UsageError("--base-editor needs --score")
-    be_window = _parse_window(window)
+    post = score or bool(gtf) or bool(beds)
+    summaries = []
+    n = 0
     with open_genome(genome) as store:
         gene_model = regions = None
         if gtf or beds:
@@ -109,44 +121,54 @@ def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bu
             gene_model, regions = load_annotation_sources(
                 {c.name: c.length for c in store.contigs}, gtf=gtf, beds=list(beds),
                 chrom_alias=chrom_alias)
-        search = GuideSearch(store, records, nuc, mismatches=mismatches,
-                             dna_bulges=dna_bulges, rna_bulges=rna_bulges, threads=threads,
-                             max_hits_per_guide=max_hits_per_guide,
-                             all_placements=all_placements, progress=progress)
-        record = provenance(inputs=[genome, guides], nuclease=nuc.name, pam=nuc.pam,
+        record = provenance(inputs=[genome, guides, *vcfs], nuclease=nuc.name, pam=nuc.pam,
                             pam_side=nuc.pam_side, mismatches=mismatches,
                             dna_bulges=dna_bulges, rna_bulges=rna_bulges,
                             all_placements=all_placements,
                             max_hits_per_guide=max_hits_per_guide,
                             schema_version=HITS_SCHEMA.metadata[b"pmcore.schema_version"].decode())
-        n = 0
-        post = score or gene_model is not None or regions is not None
-        summaries = []
-        with hit_writer(output, fmt, None if post else HITS_SCHEMA, record) as write:
-            if not post:
-                for batch in search.batches():
+        if vcfs:
+            tables = _variant_tables(store, records, nuc, vcfs, samples, mismatches, dna_bulges,
+                                     rna_bulges, threads, chrom_alias, score, base_editor,
+                                     be_window, gene_model, regions)
+            status = None
+        else:
+            search = GuideSearch(store, records, nuc, mismatches=mismatches,
+                                 dna_bulges=dna_bulges, rna_bulges=rna_bulges, threads=threads,
+                                 max_hits_per_guide=max_hits_per_guide,
+                                 all_placements=all_placements, progress=progress)
+            tables = (_post_process(search, score, base_editor, be_window, gene_model, regions)
+                      if post else ((batch, None) for batch in search.batches()))
+        with hit_writer(output, fmt, None if (post or vcfs) else HITS_SCHEMA, record) as write:
+            for table, summary in tables:
+                if vcfs and fmt != "parquet":
+                    from pmcore.variant_search import for_text
+
+                    table = for_text(table)
+                for batch in (table.to_batches() if isinstance(table, pa.Table) else [table]):
                     write(batch)
                     n += batch.num_rows
-            else:
-                for table, summary in _post_process(search, store, score, base_editor,
-                                                    be_window, gene_model, regions):
-                    for batch in table.to_batches():
-                        write(batch)
-                        n += batch.num_rows
-                    if summary is not None:
-                        summaries.append(summary)
+                if summary is not None:
+                    summaries.append(summary)
         progress.close()
-        status = search.guide_status()
-    truncated = [q for q, t in zip(status["query_id"].to_pylist(),
-                                   status["truncated"].to_pylist()) if t]
-    if truncated:
-        log.warning("%d guide(s) reached --max-hits-per-guide and were truncated: %s",
-                    len(truncated), ", ".join(truncated[:10]))
+        if not vcfs:
+            status = search.guide_status()
+    if status is not None:
+        truncated = [q for q, t in zip(status["query_id"].to_pylist(),
+                                       status["truncated"].to_pylist()) if t]
+        if truncated:
+            log.warning("%d guide(s) reached --max-hits-per-guide and were truncated: %s",
+                        len(truncated), ", ".join(truncated[:10]))
     if guide_summary:
-        table = pl.from_arrow(status)
-        if summaries:
-            table = table.join(pl.concat(summaries, how="diagonal_relaxed").drop(
-                "guide", strict=False), on="query_id", how="left")
+        if status is not None:
+            table = pl.from_arrow(status)
+            if summaries:
+                table = table.join(pl.concat(summaries, how="diagonal_relaxed").drop(
+                    "guide", strict=False), on="query_id", how="left")
+        elif summaries:
+            table = pl.concat(summaries, how="diagonal_relaxed")
+        else:
+            table = pl.DataFrame({"query_id": [r.id for r in records]})
         with atomic_path(guide_summary) as tmp:
             if str(guide_summary).endswith((".parquet", ".pq")):
                 table.write_parquet(tmp)
@@ -154,6 +176,32 @@ def scan(genome, guides, nuclease, pam, pam_side, mismatches, dna_bulges, rna_bu
                 table.with_columns(pl.col(pl.List(pl.Utf8)).list.join(",")).write_csv(
                     tmp, separator="\t")
     log.info("%d hits for %d guides", n, len(records))
+
+
+def _variant_tables(store, records, nuc, vcfs, samples, mismatches, dna_bulges, rna_bulges,
+                    threads, chrom_alias, score, base_editor, window, gene_model, regions):
+    """The VCF-aware search (held in memory: one table), scored and annotated on request."""
+    from pmcore.variant_search import search_with_variants
+
+    warnings: list = []
+    table = search_with_variants(store, records, nuc, list(vcfs), mismatches=mismatches,
+                                 dna_bulges=dna_bulges, rna_bulges=rna_bulges, threads=threads,
+                                 chrom_alias=chrom_alias, samples=list(samples) or None,
+                                 warnings=warnings)
+    for w in warnings:
+        log.warning("%s", w)
+    summary = None
+    if score:
+        from pmcore.scoring import score_hits
+
+        table, summary = score_hits(table, base_editor=base_editor, window=window, summary=True)
+    if gene_model is not None or regions is not None:
+        from pmcore.annotation import annotate_hits
+
+        table = annotate_hits(table, gene_model=gene_model, regions=regions)
+    if not isinstance(table, pa.Table):
+        table = table.to_arrow()
+    yield table, summary
 
 
 def _parse_window(text: str) -> tuple[int, int]:
@@ -167,7 +215,7 @@ def _parse_window(text: str) -> tuple[int, int]:
     return lo, hi
 
 
-def _post_process(search, store, score, base_editor, window, gene_model, regions,
+def _post_process(search, score, base_editor, window, gene_model, regions,
                   guides_per_pass: int = 64):
     """Score and annotate hits guide group by guide group.
 

@@ -194,3 +194,41 @@ def test_scan_score_and_annotate(tmp_path):
     assert gs["on_target_status"].to_list() == ["unique", "unique"]
     assert gs.filter(pl.col("query_id") == "VAR-A")["on_target_start"][0] == GRNA_VARIANTS["VAR-A"][0].pos
     assert read_provenance(out)["mismatches"] == 4
+
+
+def test_scan_with_patient_vcf(tmp_path):
+    """scan --vcf: an SNV in the on-target's PAM removes the site on the alternative
+    haplotype (presence 'reference'), TSV output joins the list columns."""
+    import numpy as np
+
+    from pmcore.demo import GRNA_VARIANTS, SEED, make_genome
+
+    genome, guides = make_genome(np.random.default_rng(SEED))
+    fa = tmp_path / "g.fa"
+    fa.write_text("".join(f">{k}\n{v}\n" for k, v in genome.items()))
+    gfile = tmp_path / "guides.tsv"
+    gfile.write_text(f"id\tguide\nVAR-A\t{guides['VAR-A']}\n")
+    on = GRNA_VARIANTS["VAR-A"][0]
+    pam_g = on.pos + 21  # the first G of NGG, forward strand
+    assert genome[on.contig][pam_g] == "G"
+    vcf = tmp_path / "patient.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tP1\n"
+                   f"{on.contig}\t{pam_g + 1}\trs_pam\tG\tT\t.\tPASS\t.\tGT\t0|1\n")
+    out = tmp_path / "hits.parquet"
+    assert run(cli, ["scan", "-g", str(fa), "--guides", str(gfile), "-m", "2", "--vcf", str(vcf),
+                     "--score", "-o", str(out)]) == 0
+    df = pl.read_parquet(out)
+    site = df.filter((pl.col("start") == on.pos) & (pl.col("bulge_type") == "X")
+                     & (pl.col("chrom") == on.contig))
+    assert "reference" in site["presence"].to_list()
+    assert any("rs_pam" in v for v in site["variant_ids"].to_list())
+    assert "cfd" in df.columns
+    tsv = tmp_path / "hits.tsv"
+    assert run(cli, ["scan", "-g", str(fa), "--guides", str(gfile), "-m", "2", "--vcf", str(vcf),
+                     "-o", str(tsv)]) == 0
+    assert "rs_pam" in tsv.read_text()
+    bad = tmp_path / "bad.vcf"
+    bad.write_text(vcf.read_text().replace("\tG\tT\t", "\tA\tT\t"))
+    assert run(cli, ["scan", "-g", str(fa), "--guides", str(gfile), "--vcf", str(bad),
+                     "-o", str(tmp_path / "bad.parquet")]) == 2
+    assert not (tmp_path / "bad.parquet").exists()

@@ -99,9 +99,16 @@ def random_variants(rng, genome, sites, n, *, non_overlapping):
             d = rng.randint(1, 4)
             ref = seq[p:p + 1 + d]
             alt = ref[0]
-        else:  # complex
+        elif kind < 0.97:  # complex
             ref = seq[p:p + 2]
             alt = rand_seq(rng, 3)
+        elif kind < 0.985:  # a whole site inside an insertion
+            ref = seq[p]
+            alt = ref + rand_seq(rng, 2) + intended + rand_seq(rng, 2)
+        else:  # anywhere, contig ends included
+            p = rng.choice([0, 1, len(seq) - 3, rng.randrange(len(seq) - 3)])
+            ref = seq[p:p + rng.randint(1, 3)]
+            alt = rng.choice([ref[0], ref + "GA", mutate(rng, ref, 1)])
         span = set(range(p - 1, p + len(ref) + 1))
         if non_overlapping and span & taken[chrom]:
             continue
@@ -112,8 +119,7 @@ def random_variants(rng, genome, sites, n, *, non_overlapping):
 
 def write_fasta(path, genome):
     with open(path, "w") as fh:
-        for name, seq in genome.items():
-            fh.write(f">{name}\n{seq}\n")
+        fh.writelines(f">{name}\n{seq}\n" for name, seq in genome.items())
 
 
 def write_vcf(path, genome, records, samples=()):
@@ -196,7 +202,7 @@ def ref_touches(v, s, e):
 def oracle(tmp, genome, guides, nuc, limits, haplotypes):
     """haplotypes: list of (label dict, [trimmed variants], genotype by id)."""
     ref_hits = search_all(tmp, "ref", genome, guides, nuc, limits)
-    key = lambda r: (r["query_id"], r["chrom"], r["start"], r["end"], r["strand"],  # noqa
+    key = lambda r: (r["query_id"], r["chrom"], r["start"], r["end"], r["strand"],
                      r["bulge_type"], r["bulge_size"])
     alt_sites = []
     for h, (_, vs, _) in enumerate(haplotypes):
@@ -229,7 +235,7 @@ def oracle(tmp, genome, guides, nuc, limits, haplotypes):
                          None, None, None, None))
             continue
         for h in touched:
-            label, vs, gts = haplotypes[h]
+            label, vs, _gts = haplotypes[h]
             ids = {v[4] for v in vs if v[0] == r["chrom"] and ref_touches(v, r["start"], r["end"])}
             cands = alt_sites[h].get(key(r))
             if cands:
@@ -293,16 +299,23 @@ def run_case(tmp, seed, gset, limits, phased):
     haps = []
     if phased:
         vars_ = random_variants(rng, genome, sites, 16, non_overlapping=True)
-        gts = ["0|1", "1|0", "1|1", "1|0", "0|1", "0|0"]
+        gts = ["0|1", "1|0", "1|1", "1|0", "0|1", "0|0", "0/1", "1/1", "./1", "1"]
         records = [(c, p, ref, alt, f"v{i}", ".", [rng.choice(gts)])
                    for i, (c, p, ref, alt) in enumerate(vars_)]
         write_vcf(tmp / "s.vcf", genome, records, samples=["NA1"])
+        # phased calls by position, homozygous and haploid ones on their haplotypes,
+        # unphased heterozygous ones each alone
         for k in (0, 1):
             vs = [(c, *trim(p, ref, alt), vid) for c, p, ref, alt, vid, _, (gt,) in records
-                  if gt.split("|")[k] == "1"]
+                  if ("|" in gt and gt.split("|")[k] == "1") or gt == "1/1"
+                  or (gt == "1" and k == 0)]
             if vs:
                 haps.append(({"sample": "NA1", "haplotype": str(k + 1), "vcf": "s.vcf"},
                              vs, {}))
+        for c, p, ref, alt, vid, _, (gt,) in records:
+            if gt in ("0/1", "./1"):
+                haps.append(({"sample": "NA1", "haplotype": None, "vcf": "s.vcf"},
+                             [(c, *trim(p, ref, alt), vid)], {}))
         vcf = tmp / "s.vcf"
     else:
         vars_ = random_variants(rng, genome, sites, 14, non_overlapping=False)
@@ -322,11 +335,11 @@ def run_case(tmp, seed, gset, limits, phased):
 
 
 @pytest.mark.parametrize("gset,limits", [
-    (0, dict(mismatches=3)),
-    (0, dict(mismatches=2, dna_bulges=1, rna_bulges=1)),
-    (1, dict(mismatches=3, rna_bulges=1)),
-    (0, dict(mismatches=4, dna_bulges=2)),
-    (1, dict(mismatches=2, dna_bulges=1)),
+    (0, {"mismatches": 3}),
+    (0, {"mismatches": 2, "dna_bulges": 1, "rna_bulges": 1}),
+    (1, {"mismatches": 3, "rna_bulges": 1}),
+    (0, {"mismatches": 4, "dna_bulges": 2}),
+    (1, {"mismatches": 2, "dna_bulges": 1}),
 ])
 def test_population_file_equals_bruteforce(tmp_path, gset, limits):
     rows = []
@@ -339,9 +352,9 @@ def test_population_file_equals_bruteforce(tmp_path, gset, limits):
 
 
 @pytest.mark.parametrize("limits", [
-    dict(mismatches=3),
-    dict(mismatches=2, dna_bulges=1, rna_bulges=1),
-    dict(mismatches=3, dna_bulges=1),
+    {"mismatches": 3},
+    {"mismatches": 2, "dna_bulges": 1, "rna_bulges": 1},
+    {"mismatches": 3, "dna_bulges": 1},
 ])
 def test_phased_sample_equals_bruteforce(tmp_path, limits):
     rows = []
@@ -349,4 +362,63 @@ def test_phased_sample_equals_bruteforce(tmp_path, limits):
         rows += run_case(tmp_path / f"s{seed}", 1000 + 10 * len(limits) + seed, 0, limits,
                          phased=True)
     assert {"both", "reference", "alternative"} <= {row[3] for row in rows}
-    assert {"1", "2"} <= {row[5] for row in rows}
+    assert {"1", "2", None} <= {row[5] for row in rows}
+
+
+def test_windows_packed_into_many_contigs(tmp_path, monkeypatch):
+    """Windows split over many small pack contigs give the same (brute-force) result."""
+    from pmcore import variant_search
+
+    monkeypatch.setattr(variant_search, "PACK_BASES", 150)
+    rows = run_case(tmp_path / "a", 7, 0, {"mismatches": 3, "dna_bulges": 1, "rna_bulges": 1},
+                    phased=False)
+    assert {"reference", "alternative"} <= {row[3] for row in rows}
+
+
+def test_real_sequence_phased_sample_equals_bruteforce(tmp_path, shared_data):
+    """E. coli sequence (first 150 kbp), guides taken from it, a phased sample with
+    variants around the reference sites and elsewhere."""
+    import gzip
+
+    path = shared_data / "genomes" / "ecoli_mg1655.fa.gz"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    seq = []
+    with gzip.open(path, "rt") as fh:
+        name = fh.readline()[1:].split()[0]
+        for line in fh:
+            if line.startswith(">") or sum(map(len, seq)) > 150_000:
+                break
+            seq.append(line.strip().upper())
+    genome = {name: "".join(seq)[:150_000]}
+    rng = random.Random(5)
+    nuc = resolve_nuclease("SpCas9")
+    limits = {"mismatches": 4, "dna_bulges": 1, "rna_bulges": 1}
+    text = genome[name]
+    starts = [m for m in range(1000, len(text) - 30, 997) if text[m + 21:m + 23] == "GG"]
+    guides = [GuideRecord(f"g{i}", text[p:p + 20], i + 1)
+              for i, p in enumerate(rng.sample(starts, 6))]
+    write_fasta(tmp_path / "g.fa", genome)
+    build_store(tmp_path / "g.fa", tmp_path / "g.pmg")
+    hits = search_all(tmp_path, "probe", genome, guides, nuc, limits)
+    sites = [(h["chrom"], h["start"], h["end"], text[h["start"]:h["end"]]) for h in hits]
+    vars_ = random_variants(rng, genome, sites, 40, non_overlapping=True)
+    gts = ["0|1", "1|0", "1|1", "0/1"]
+    records = [(c, p, ref, alt, f"v{i}", "AF=0.01", [rng.choice(gts)])
+               for i, (c, p, ref, alt) in enumerate(vars_)]
+    write_vcf(tmp_path / "s.vcf", genome, records, samples=["P"])
+    haps = []
+    for k in (0, 1):
+        vs = [(c, *trim(p, ref, alt), vid) for c, p, ref, alt, vid, _, (gt,) in records
+              if ("|" in gt and gt.split("|")[k] == "1")]
+        haps.append(({"sample": "P", "haplotype": str(k + 1), "vcf": "s.vcf"}, vs, {}))
+    for c, p, ref, alt, vid, _, (gt,) in records:
+        if gt == "0/1":
+            haps.append(({"sample": "P", "haplotype": None, "vcf": "s.vcf"},
+                         [(c, *trim(p, ref, alt), vid)], {}))
+    with GenomeStore(tmp_path / "g.pmg") as st:
+        table = search_with_variants(st, guides, nuc, [tmp_path / "s.vcf"], threads=2,
+                                     **limits)
+    got = ours(table)
+    assert got == oracle(tmp_path, genome, guides, nuc, limits, haps)
+    assert {"both", "reference", "alternative"} <= {row[3] for row in got}
