@@ -84,3 +84,69 @@ ASO_SUMMARY_SCHEMA = pa.schema([
     b"pmcore.schema": b"aso_summary",
     b"pmcore.schema_version": ASO_SUMMARY_SCHEMA_VERSION.encode(),
 })
+
+
+# ----------------------------------------------------------------------------- search hits
+ASO_HITS_SCHEMA_VERSION = "1"
+
+ASO_HITS_SCHEMA = pa.schema([
+    _f("aso_id", pa.string(), "ASO identifier"),
+    _f("site_id", pa.string(), "<aso_id>|<chrom>:<genome blocks><strand> (or "
+                               "<aso_id>|<transcript>:<start>-<end> for a transcript FASTA)"),
+    _f("found_in", pa.string(), "pre-mRNA (not inside a mature transcript), pre-mRNA+mRNA "
+                                "(inside an exon), mRNA (across an exon-exon junction), "
+                                "genome, or transcript (transcript FASTA)"),
+    _f("gene_id", pa.string(), "genes whose transcripts contain the site on the site's "
+                               "strand, comma-joined", True),
+    _f("gene", pa.string(), "their names (id where unnamed), comma-joined", True),
+    _f("transcripts", pa.list_(pa.string()),
+       "spliced transcripts containing the whole site (model order)"),
+    _f("tx_starts", pa.list_(pa.int64()),
+       "0-based start of the site in each transcript (5'->3' transcript coordinates)"),
+    _f("tx_ends", pa.list_(pa.int64()), "0-based exclusive end in each transcript"),
+    _f("region", pa.string(), "CDS, UTR, noncoding_exon, exon_intron (crosses an exon "
+                              "boundary on the pre-mRNA), intron, antisense (only "
+                              "opposite-strand transcripts), intergenic, transcript; "
+                              "most severe over the transcripts", True),
+    _f("region_class", pa.string(), "exonic / intronic / other (from region)"),
+    _f("spans_junction", pa.bool_(), "the site crosses an exon-exon junction"),
+    _f("chrom", pa.string(), "contig (null for an unmapped transcript FASTA record)", True),
+    _f("start", pa.int64(), "0-based genome start of the site's first block", True),
+    _f("end", pa.int64(), "0-based exclusive genome end of its last block", True),
+    _f("strand", pa.string(), "'+'/'-': strand of the target RNA (the sense strand)", True),
+    _f("genome_blocks", pa.string(), "0-based half-open genome blocks 's-e[,s-e]' of the "
+                                     "target bases", True),
+    _f("aso_aligned", pa.string(), "ASO 5'->3', '-' opposite extra target bases"),
+    _f("target_aligned", pa.string(), "target RNA 5'->3' (U), mismatches lowercase, '-' "
+                                      "opposite extra ASO bases"),
+    _f("target_3to5", pa.string(), "target_aligned reversed: written 3'->5' under the ASO"),
+    _f("match_line", pa.string(), "per column under the ASO: '|' pair, '.' mismatch, ' ' gap"),
+    _f("n_mismatches", pa.int16(), "mismatched columns"),
+    _f("bulge_type", pa.string(), "none, target (extra RNA bases) or aso (extra ASO bases)"),
+    _f("n_bulges", pa.int16(), "bulge nucleotides (one internal bulge at most)"),
+    _f("mismatch_pos1", pa.list_(pa.int16()), "1-based ASO positions (from 5') of mismatches"),
+    _f("mismatch_regions", pa.list_(pa.string()), "gap, wing5, wing3 or none per mismatch"),
+    _f("mismatch_location", pa.list_(pa.string()),
+       "end (within 2 nt of an ASO end), else gap / wing / none, per mismatch"),
+    _f("bulge_pos1", pa.list_(pa.int16()),
+       "1-based ASO position of each bulge nt (an unpaired ASO base, or the ASO base 5' of "
+       "an extra target base)"),
+    _f("n_gap", pa.int16(), "mismatches + bulges in the gapmer gap"),
+    _f("n_wing", pa.int16(), "mismatches + bulges in either wing"),
+    _f("n_end", pa.int16(), "mismatches + bulges within 2 nt of either ASO end"),
+    _f("dg37", pa.float64(), "duplex dG at 37 C, kcal/mol"),
+    _f("dh", pa.float64(), "duplex dH, kcal/mol"),
+    _f("ds", pa.float64(), "duplex dS, cal/(mol*K)"),
+    _f("tm", pa.float64(), "two-state Tm, degrees C"),
+    _f("ddg", pa.float64(), "dg37 minus the perfect on-target dg37, kcal/mol"),
+    _f("proxy", pa.bool_(), "energy used a DNA/DNA proxy value"),
+    _f("risk_class", pa.string(), "on-target, high, medium or low"),
+    _f("risk_reason", pa.string(), "which rule set the class"),
+    _f("is_on_target", pa.bool_(), "perfect site in the ASO's target (see docs/aso.md)"),
+    _f("redundant", pa.bool_(), "overlaps a better site of the same ASO on the same strand "
+                                "(left out of the summary)"),
+], metadata={
+    b"pmcore.schema": b"aso_hits",
+    b"pmcore.schema_version": ASO_HITS_SCHEMA_VERSION.encode(),
+    b"pmcore.coordinates": b"0-based half-open, forward strand; ASO positions 1-based from 5'",
+})
