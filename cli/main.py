@@ -26,9 +26,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from . import cmc, demo, engine, info, run, scoring, thermo
+    from . import aso, cmc, demo, engine, info, run, scoring, thermo
 
-    for module in (engine, scoring, thermo, cmc, run, demo, info):
+    for module in (engine, aso, scoring, thermo, cmc, run, demo, info):
         for command in module.commands:
             cli.add_command(command)
 

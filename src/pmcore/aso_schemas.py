@@ -91,7 +91,7 @@ ASO_HITS_SCHEMA_VERSION = "1"
 
 ASO_HITS_SCHEMA = pa.schema([
     _f("aso_id", pa.string(), "ASO identifier"),
-    _f("site_id", pa.string(), "<aso_id>|<chrom>:<genome blocks><strand> (or "
+    _f("site_id", pa.string(), "<aso_id>|<chrom>:<genome blocks>:<strand> (or "
                                "<aso_id>|<transcript>:<start>-<end> for a transcript FASTA)"),
     _f("found_in", pa.string(), "pre-mRNA (not inside a mature transcript), pre-mRNA+mRNA "
                                 "(inside an exon), mRNA (across an exon-exon junction), "
@@ -104,6 +104,11 @@ ASO_HITS_SCHEMA = pa.schema([
     _f("tx_starts", pa.list_(pa.int64()),
        "0-based start of the site in each transcript (5'->3' transcript coordinates)"),
     _f("tx_ends", pa.list_(pa.int64()), "0-based exclusive end in each transcript"),
+    _f("premrna_transcripts", pa.list_(pa.string()),
+       "transcripts whose unspliced pre-mRNA holds the site (empty for junction sites)"),
+    _f("premrna_starts", pa.list_(pa.int64()),
+       "0-based start of the site on each of those pre-mRNAs, from the transcript's 5' end "
+       "(end = start + end - start of the genome span)"),
     _f("region", pa.string(), "CDS, UTR, noncoding_exon, exon_intron (crosses an exon "
                               "boundary on the pre-mRNA), intron, antisense (only "
                               "opposite-strand transcripts), intergenic, transcript; "
