@@ -140,8 +140,8 @@ def _four_pl(x, bottom, top, hill, ec50):
 
 def make_cmc(rng) -> tuple[str, str]:
     """Seeded stability and potency tables (CSV text) of the demo platform."""
-    st = ["platform_group,variant_id,condition,attribute,lot,time,time_unit,value,"
-          "lower_limit,upper_limit"]
+    st = [("platform_group,variant_id,condition,attribute,lot,time,time_unit,value,"
+           "lower_limit,upper_limit")]
     for variant, (group, n_lots, last) in STABILITY_LOTS.items():
         for j in range(n_lots):
             lot = f"{variant}-L{j + 1}"
@@ -207,7 +207,7 @@ def write_demo_inputs(folder) -> Path:
     (folder / "demo_stability.csv").write_text(stability)
     (folder / "demo_potency.csv").write_text(potency)
     (folder / "patient.vcf").write_text(patient_vcf(genome))
-    variant, contig, start, length = ASO_VARIANT
+    _, contig, start, length = ASO_VARIANT
     # TSG1 is on the minus strand: its RNA is the reverse complement of the genome, so the
     # antisense oligo has the forward-strand letters
     aso = genome[contig][start:start + length].upper()

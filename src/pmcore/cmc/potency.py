@@ -142,7 +142,9 @@ def logistic4(x, bottom, top, hill, ec50):
 
 def _model_jac(lx, A, D, lh, le):
     """Response and derivatives w.r.t. (A, D, ln hill, ln ec50) at log doses ``lx``."""
-    h = math.exp(lh)
+    # a trial step of the optimiser can propose an absurd slope; keep exp() finite (a hill
+    # slope of e^50 is already a step function at any dose spacing)
+    h = math.exp(min(max(lh, -50.0), 50.0))
     with np.errstate(invalid="ignore", over="ignore"):
         u = lx - le
         s = special.expit(h * u)
@@ -221,6 +223,11 @@ def _start_values(x, y):
     return float(A0), float(D0), math.log(h0), le0
 
 
+#: A start whose fitted hill slope exceeds e**MAX_LN_HILL (about 1100) has run away to a
+#: step function; it is discarded in favour of starts that converge to a finite slope.
+MAX_LN_HILL = 7.0
+
+
 def fit_single(x, y, min_doses=4, flat_alpha=0.05):
     """Fit one sample's 4PL; raises :class:`FitFailure` with a reason."""
     x = np.asarray(x, dtype=float)
@@ -245,9 +252,11 @@ def fit_single(x, y, min_doses=4, flat_alpha=0.05):
         for le in (le0, float(np.median(ldpos))):
             try:
                 res, rss, _ = _fit(lx, y, zeros, np.array([A0, D0, lh, le]), 1, tol=1e-8)
-            except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError, OverflowError):
                 continue
             if res.status <= 0 or not np.all(np.isfinite(res.x)):
+                continue
+            if res.x[2] > MAX_LN_HILL:  # slope ran away to a step function
                 continue
             if best is None or rss < best[1] * (1 - 1e-7):
                 best, agree = (res, rss), 1
@@ -261,7 +270,7 @@ def fit_single(x, y, min_doses=4, flat_alpha=0.05):
         raise FitFailure("4PL fit did not converge")
     try:
         res, rss, J = _fit(lx, y, zeros, best[0].x, 1)
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError, OverflowError):
         raise FitFailure("4PL fit did not converge") from None
     if res.status <= 0 or not np.all(np.isfinite(res.x)):
         raise FitFailure("4PL fit did not converge")
