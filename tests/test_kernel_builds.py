@@ -47,12 +47,13 @@ def run_with(module, store, monkeypatch, layout, queries, all_placements):
     return rows[:, np.lexsort(rows[::-1])]  # builds may emit one block's hits in another order
 
 
+@pytest.mark.parametrize("pam", ["NRG", "NG", ""])  # sparse to dense candidate blocks
 @pytest.mark.parametrize("dna,rna,allp", [(0, 0, False), (1, 2, True), (2, 1, False)])
-def test_builds_agree(store, monkeypatch, dna, rna, allp):
+def test_builds_agree(store, monkeypatch, dna, rna, allp, pam):
     text = store.fetch("a", 0, 63, soft=False)
     queries = [Query(f"q{i}", text[p:p + 20], 5) for i, p in enumerate((43, 40, 10))]
     queries.append(Query("deg", "ACGTRYACGTACGTACGTNN", 7))
-    layout = SiteLayout(20, "NRG", 3, dna, rna)
+    layout = SiteLayout(20, pam, 3, dna, rna)
     ref = run_with(scan_py, store, monkeypatch, layout, queries, allp)
     assert ref.shape[1] > 0
     for module in (scan, scan_popcnt):

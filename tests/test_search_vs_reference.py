@@ -71,6 +71,7 @@ def plant(rng, genome_list, guide, pam, side, max_dna, max_rna):
 
 LAYOUTS = [
     ("NGG", 3), ("NRG", 3), ("NG", 3), ("NNGRRT", 3), ("TTTV", 5), ("TTN", 5),
+    ("", 3),  # no PAM (ASO-style search): every anchor is a candidate, dense blocks
 ]
 
 

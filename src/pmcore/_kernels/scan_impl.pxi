@@ -8,6 +8,7 @@ The kernel knows nothing about guides as strings: the Python planner
 (:mod:`pmcore.offtarget`) hands it, per strand, the PAM constraints, each query's bit
 words and the bulge variants as bit masks. See ``scan_py.py`` for the slow twin.
 """
+import numpy as np
 from libc.stdint cimport uint64_t, int64_t, int32_t, int8_t, uint8_t
 from pmcore._kernels.common cimport word_at, PLANE_HI, PLANE_LO, PLANE_N, NPLANES
 
@@ -27,6 +28,10 @@ cdef extern from *:
     int pm_cpu_has_popcnt() noexcept nogil
     int pm_popcount(unsigned long long x) noexcept nogil
     int pm_ctz(unsigned long long x) noexcept nogil
+
+# Blocks with at least this many candidate anchors on a strand are first thinned by the
+# block-at-once filter (dense_filter); sparser blocks go straight to the per-anchor path.
+DEF DENSE_MIN = 12
 
 # Query word layout (per query and strand): see QW_* indices.
 DEF QW_HI = 0
@@ -101,6 +106,99 @@ cdef inline uint64_t mism_bits(uint64_t h, uint64_t l, uint64_t n,
     return ~match & q[QW_CARE]
 
 
+
+cdef inline uint64_t base_at(const uint64_t* prv, const uint64_t* cur, const uint64_t* nxt,
+                             int code, int off) noexcept nogil:
+    """Lanes t (anchors p0 + t) whose base at p0 + t + off (-64 < off < 64) is admitted by
+    ``code`` (bits 0-3: A, C, G, T; bit 4: a non-ACGT letter is admitted)."""
+    cdef uint64_t c = 0, n = 0, p = 0
+    cdef int b
+    for b in range(4):
+        if (code >> b) & 1:
+            c |= cur[b]
+            n |= nxt[b]
+            p |= prv[b]
+    if code & 16:
+        c |= cur[4]
+        n |= nxt[4]
+        p |= prv[4]
+    if off == 0:
+        return c
+    if off > 0:
+        return (c >> off) | (n << (64 - off))
+    return (c << (-off)) | (p >> (64 + off))
+
+
+cdef inline void counter_init(uint64_t* c, int start) noexcept nogil:
+    cdef int i
+    for i in range(4):
+        c[i] = ~(<uint64_t>0) if (start >> i) & 1 else 0
+
+
+cdef inline uint64_t counter_add(uint64_t* c, uint64_t x) noexcept nogil:
+    """Add one to the 4-bit counters of lanes ``x``; return the lanes that overflowed."""
+    cdef uint64_t t0 = c[0] & x
+    c[0] ^= x
+    cdef uint64_t t1 = c[1] & t0
+    c[1] ^= t0
+    cdef uint64_t t2 = c[2] & t1
+    c[2] ^= t1
+    cdef uint64_t t3 = c[3] & t2
+    c[3] ^= t2
+    return t3
+
+
+cdef uint64_t dense_filter(const uint64_t* prv, const uint64_t* cur, const uint64_t* nxt,
+                           uint64_t lanes, int strand, Py_ssize_t nq,
+                           const int8_t* qk, const int8_t* qc, const int32_t* qn,
+                           const int32_t* qm, const int32_t[:, ::1] groups,
+                           int max_shift) noexcept nogil:
+    """Anchors of one block that may hold a hit of any query (a superset, never fewer).
+
+    Counts mismatches of all 64 anchors at once, one query position at a time, with
+    bit-sliced 4-bit counters that start at 15 - limit so that an overflow means "over
+    the limit": the plain site needs popcount(x0) <= m; a bulge group with window shift
+    d needs popcount(x0 & xd) <= m + bonus (the bound the exact path tests first). A lane
+    leaves a group's set when it overflows; querying stops when every set is empty.
+    """
+    cdef uint64_t keep = 0, any_live, m0, md, over
+    cdef uint64_t cnt[8][4]
+    cdef uint64_t live[8]
+    cdef int shift[8]
+    cdef Py_ssize_t qi, g, ng = groups.shape[0], i
+    cdef int k, j, code, n_g, npos
+    for qi in range(nq):
+        n_g = 0
+        for g in range(ng):
+            if groups[g, 0] != strand or n_g >= 8:
+                continue
+            shift[n_g] = groups[g, 3] if groups[g, 1] != 0 else 0
+            counter_init(cnt[n_g], 15 - (qm[qi] + groups[g, 8]))
+            live[n_g] = lanes
+            n_g += 1
+        npos = qn[qi * 2 + strand]
+        for i in range(npos):
+            k = qk[(qi * 2 + strand) * 64 + i]
+            code = qc[(qi * 2 + strand) * 64 + i]
+            m0 = ~base_at(prv, cur, nxt, code, k)
+            any_live = 0
+            for j in range(n_g):
+                if shift[j] == 0:
+                    md = m0
+                else:
+                    md = m0 & ~base_at(prv, cur, nxt, code, k + shift[j])
+                over = counter_add(cnt[j], md & live[j])
+                live[j] &= ~over
+                any_live |= live[j]
+            if any_live == 0:
+                break
+        for j in range(n_g):
+            keep |= live[j]
+        if keep == lanes:
+            break
+    return keep
+
+
 def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                int64_t cstart, int64_t cend, int width, int max_shift,
                const int32_t[:, ::1] pam_f, const int32_t[:, ::1] pam_r,
@@ -136,6 +234,29 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     cdef int t, strand, gtype, gsize, gshift, cnt, best, m, sh
     cdef const uint64_t* q
     cdef bint general
+    # per query and strand: window positions that count, with their admitted-base codes
+    # (for the block-at-once filter of dense candidate blocks)
+    cdef int8_t[:, :, ::1] qk = np.zeros((max(nq, 1), 2, 64), dtype=np.int8)
+    cdef int8_t[:, :, ::1] qc = np.zeros((max(nq, 1), 2, 64), dtype=np.int8)
+    cdef int32_t[:, ::1] qn = np.zeros((max(nq, 1), 2), dtype=np.int32)
+    cdef int kk, npos
+    cdef uint64_t bit
+    for qi in range(nq):
+        for strand in range(2):
+            npos = 0
+            for kk in range(64):
+                bit = (<uint64_t>1) << kk
+                if not (qwords[qi, strand, QW_CARE] & bit):
+                    continue
+                qk[qi, strand, npos] = kk
+                qc[qi, strand, npos] = ((1 if qwords[qi, strand, QW_A] & bit else 0)
+                                        | (2 if qwords[qi, strand, QW_C] & bit else 0)
+                                        | (4 if qwords[qi, strand, QW_G] & bit else 0)
+                                        | (8 if qwords[qi, strand, QW_T] & bit else 0)
+                                        | (16 if qwords[qi, strand, QW_DEG] & bit else 0))
+                npos += 1
+            qn[qi, strand] = npos
+    cdef uint64_t bw_prv[5]
     if lo < 64 - max_shift:
         lo = 64 - max_shift
     if hi <= lo:
@@ -158,8 +279,15 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
         for blk in range(b_lo, b_hi):
             p0 = blk * 64
             if blk == b_lo:
+                if blk > 0:
+                    base_words(words, blk - 1, bw_cur)
+                else:  # nothing before the genome's leading padding block
+                    for b in range(4):
+                        bw_cur[b] = 0
+                    bw_cur[4] = ~(<uint64_t>0)
                 base_words(words, blk, bw_nxt)
             for b in range(5):
+                bw_prv[b] = bw_cur[b]
                 bw_cur[b] = bw_nxt[b]
             base_words(words, blk + 1, bw_nxt)
             for b in range(3):
@@ -181,6 +309,10 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                 continue
             for strand in range(2):
                 cand = (cf if strand == 0 else cr) & lowmask
+                if nq > 0 and pm_popcount(cand) >= DENSE_MIN:
+                    cand = dense_filter(bw_prv, bw_cur, bw_nxt, cand, strand, nq,
+                                        &qk[0, 0, 0], &qc[0, 0, 0], &qn[0, 0], qm, groups,
+                                        max_shift)
                 while cand:
                     t = pm_ctz(cand)
                     cand &= cand - 1
