@@ -24,33 +24,12 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size since the last :func:`reset_peak` (Linux), else lifetime."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak() -> None:
-    """Start a new peak-RSS measurement (Linux: writing 5 to clear_refs resets VmHWM)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
+from _memory import peak_rss_mb, reset_peak  # noqa: E402
 
 
 def write_random_fasta(path: Path, size: int, seed: int, contig: int = 250_000_000) -> None:
