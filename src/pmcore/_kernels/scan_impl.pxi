@@ -202,6 +202,22 @@ cdef uint64_t dense_filter(const uint64_t* prv, const uint64_t* cur, const uint6
     return keep
 
 
+
+cdef inline Py_ssize_t emit(int32_t[::1] out_q, int64_t[::1] out_pos, int8_t[::1] out_strand,
+                            int8_t[::1] out_type, int8_t[::1] out_size, int8_t[::1] out_bpos,
+                            int8_t[::1] out_mm, Py_ssize_t nh, Py_ssize_t qi, int64_t s,
+                            int strand, int btype, int bsize, int bpos, int cnt) noexcept nogil:
+    """Append one hit row; returns the new row count."""
+    out_q[nh] = <int32_t>qi
+    out_pos[nh] = s
+    out_strand[nh] = <int8_t>strand
+    out_type[nh] = <int8_t>btype
+    out_size[nh] = <int8_t>bsize
+    out_bpos[nh] = <int8_t>bpos
+    out_mm[nh] = <int8_t>cnt
+    return nh + 1
+
+
 def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                int64_t cstart, int64_t cend, int width, int max_shift,
                const int32_t[:, ::1] pam_f, const int32_t[:, ::1] pam_r,
@@ -260,6 +276,10 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                 npos += 1
             qn[qi, strand] = npos
     cdef uint64_t bw_prv[5]
+    cdef bint any_general = False
+    for qi in range(nq):
+        if qgeneral[qi]:
+            any_general = True
     if lo < 64 - max_shift:
         lo = 64 - max_shift
     if hi <= lo:
@@ -334,22 +354,24 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                             h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
                             l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
                             n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
-                        for qi in range(nq):
-                            q = qbase + (qi * 2 + strand) * qstride
-                            if qg[qi]:
-                                x0 = mism_bits(h0, l0, n0, q, True)
-                            else:
+                        if not any_general:  # the usual case: A/C/G/T guides only
+                            for qi in range(nq):
+                                q = qbase + (qi * 2 + strand) * qstride
                                 x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
-                            cnt = pm_popcount(x0)
-                            if cnt <= qm[qi]:
-                                out_q[nh] = <int32_t>qi
-                                out_pos[nh] = s
-                                out_strand[nh] = <int8_t>strand
-                                out_type[nh] = 0
-                                out_size[nh] = 0
-                                out_bpos[nh] = -1
-                                out_mm[nh] = <int8_t>cnt
-                                nh += 1
+                                cnt = pm_popcount(x0)
+                                if cnt <= qm[qi]:
+                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                              out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                              cnt)
+                        else:
+                            for qi in range(nq):
+                                q = qbase + (qi * 2 + strand) * qstride
+                                x0 = mism_bits(h0, l0, n0, q, qg[qi])
+                                cnt = pm_popcount(x0)
+                                if cnt <= qm[qi]:
+                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                              out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                              cnt)
                         continue
                     # one window read serves every query and shift
                     wh = word_at(words, s - max_shift, PLANE_HI)
