@@ -16,6 +16,16 @@ cdef extern from *:
     """
     static inline int pm_popcount(unsigned long long x) { return __builtin_popcountll(x); }
     static inline int pm_ctz(unsigned long long x) { return __builtin_ctzll(x); }
+    /* mismatch bits of a window against a query with degenerate letters: slots 2-7 of
+       the query words are care, A, C, G, T and "non-ACGT admitted" masks */
+    static __attribute__((noinline)) unsigned long long pm_mism_general(
+            unsigned long long h, unsigned long long l, unsigned long long n,
+            const unsigned long long* q) {
+        unsigned long long nn = ~n;
+        unsigned long long match = (~h & ~l & nn & q[3]) | (~h & l & nn & q[4])
+                                   | (h & ~l & nn & q[5]) | (h & l & nn & q[6]) | (n & q[7]);
+        return ~match & q[2];
+    }
     static int pm_cpu_has_popcnt(void) {
     #if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
@@ -26,6 +36,9 @@ cdef extern from *:
     }
     """
     int pm_cpu_has_popcnt() noexcept nogil
+    unsigned long long pm_mism_general(unsigned long long h, unsigned long long l,
+                                       unsigned long long n,
+                                       const unsigned long long* q) noexcept nogil
     int pm_popcount(unsigned long long x) noexcept nogil
     int pm_ctz(unsigned long long x) noexcept nogil
 
@@ -103,10 +116,8 @@ cdef inline uint64_t mism_bits(uint64_t h, uint64_t l, uint64_t n,
     """Mismatch bit per query position for a window whose planes are h/l/n."""
     if not general:
         return ((h ^ q[QW_HI]) | (l ^ q[QW_LO]) | n) & q[QW_CARE]
-    cdef uint64_t nn = ~n
-    cdef uint64_t match = ((~h & ~l & nn & q[QW_A]) | (~h & l & nn & q[QW_C])
-                           | (h & ~l & nn & q[QW_G]) | (h & l & nn & q[QW_T]) | (n & q[QW_DEG]))
-    return ~match & q[QW_CARE]
+    # out of line on purpose: inlined, the compiler computed it for every guide
+    return pm_mism_general(h, l, n, q)
 
 
 
