@@ -287,6 +287,10 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                 npos += 1
             qn[qi, strand] = npos
     cdef uint64_t bw_prv[5]
+    # raw pointers: the bulge loop indexes these per candidate and guide
+    cdef const int32_t* gp = &groups[0, 0]
+    cdef const uint64_t* vm = &vmasks[0, 0] if vmasks.shape[0] > 0 else NULL
+    cdef const int32_t* vp = &vpos[0] if vpos.shape[0] > 0 else NULL
     cdef bint any_general = False
     for qi in range(nq):
         if qgeneral[qi]:
@@ -397,11 +401,11 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                         m = qm[qi]
                         x0 = mism_bits(h0, l0, n0, q, general)
                         for g in range(ng):
-                            if groups[g, 0] != strand:
+                            if gp[g * 9 + 0] != strand:
                                 continue
-                            if s + groups[g, 6] < cstart or s + groups[g, 7] > cend:
+                            if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
                                 continue
-                            gtype = groups[g, 1]
+                            gtype = gp[g * 9 + 1]
                             if gtype == 0:
                                 cnt = pm_popcount(x0)
                                 if cnt <= m:
@@ -414,16 +418,16 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                                     out_mm[nh] = <int8_t>cnt
                                     nh += 1
                                 continue
-                            sh = max_shift + groups[g, 3]
+                            sh = max_shift + gp[g * 9 + 3]
                             xd = mism_bits(wh >> sh, wl >> sh, wn >> sh, q, general)
                             # every protospacer position is counted in one of the two
                             # windows, so positions mismatched in both bound the count
-                            if pm_popcount(xd & x0 & vmasks[groups[g, 4], 2]) > m + groups[g, 8]:
+                            if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
                                 continue
                             best = 1000
                             best_v = -1
-                            for v in range(groups[g, 4], groups[g, 5]):
-                                cnt = pm_popcount(xd & vmasks[v, 0]) + pm_popcount(x0 & vmasks[v, 1])
+                            for v in range(gp[g * 9 + 4], gp[g * 9 + 5]):
+                                cnt = pm_popcount(xd & vm[v * 3 + 0]) + pm_popcount(x0 & vm[v * 3 + 1])
                                 if cnt > m:
                                     continue
                                 if all_placements:
@@ -431,8 +435,8 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                                     out_pos[nh] = s
                                     out_strand[nh] = <int8_t>strand
                                     out_type[nh] = <int8_t>gtype
-                                    out_size[nh] = <int8_t>groups[g, 2]
-                                    out_bpos[nh] = <int8_t>vpos[v]
+                                    out_size[nh] = <int8_t>gp[g * 9 + 2]
+                                    out_bpos[nh] = <int8_t>vp[v]
                                     out_mm[nh] = <int8_t>cnt
                                     nh += 1
                                 elif cnt < best:
@@ -443,8 +447,8 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                                 out_pos[nh] = s
                                 out_strand[nh] = <int8_t>strand
                                 out_type[nh] = <int8_t>gtype
-                                out_size[nh] = <int8_t>groups[g, 2]
-                                out_bpos[nh] = <int8_t>vpos[best_v]
+                                out_size[nh] = <int8_t>gp[g * 9 + 2]
+                                out_bpos[nh] = <int8_t>vp[best_v]
                                 out_mm[nh] = <int8_t>best
                                 nh += 1
     return nh, next_anchor
