@@ -292,6 +292,12 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     cdef const uint64_t* vm = &vmasks[0, 0] if vmasks.shape[0] > 0 else NULL
     cdef const int32_t* vp = &vpos[0] if vpos.shape[0] > 0 else NULL
     cdef bint any_general = False
+    # per candidate: the valid bulge groups and their shifted window planes
+    cdef int32_t vg[32]
+    cdef uint64_t vh[32]
+    cdef uint64_t vl[32]
+    cdef uint64_t vn[32]
+    cdef int nvalid, k
     for qi in range(nq):
         if qgeneral[qi]:
             any_general = True
@@ -395,31 +401,36 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                     h0 = wh >> max_shift
                     l0 = wl >> max_shift
                     n0 = wn >> max_shift
+                    # groups of this strand whose site fits the contig at this anchor,
+                    # with their shifted windows: the same for every guide
+                    nvalid = 0
+                    for g in range(ng):
+                        if gp[g * 9 + 0] != strand:
+                            continue
+                        if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
+                            continue
+                        sh = max_shift + gp[g * 9 + 3]
+                        vg[nvalid] = <int32_t>g
+                        vh[nvalid] = wh >> sh
+                        vl[nvalid] = wl >> sh
+                        vn[nvalid] = wn >> sh
+                        nvalid += 1
                     for qi in range(nq):
                         q = qbase + (qi * 2 + strand) * qstride
                         general = qg[qi]
                         m = qm[qi]
                         x0 = mism_bits(h0, l0, n0, q, general)
-                        for g in range(ng):
-                            if gp[g * 9 + 0] != strand:
-                                continue
-                            if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
-                                continue
+                        for k in range(nvalid):
+                            g = vg[k]
                             gtype = gp[g * 9 + 1]
                             if gtype == 0:
                                 cnt = pm_popcount(x0)
                                 if cnt <= m:
-                                    out_q[nh] = <int32_t>qi
-                                    out_pos[nh] = s
-                                    out_strand[nh] = <int8_t>strand
-                                    out_type[nh] = 0
-                                    out_size[nh] = 0
-                                    out_bpos[nh] = -1
-                                    out_mm[nh] = <int8_t>cnt
-                                    nh += 1
+                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                              out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                              cnt)
                                 continue
-                            sh = max_shift + gp[g * 9 + 3]
-                            xd = mism_bits(wh >> sh, wl >> sh, wn >> sh, q, general)
+                            xd = mism_bits(vh[k], vl[k], vn[k], q, general)
                             # every protospacer position is counted in one of the two
                             # windows, so positions mismatched in both bound the count
                             if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
@@ -431,26 +442,16 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                                 if cnt > m:
                                     continue
                                 if all_placements:
-                                    out_q[nh] = <int32_t>qi
-                                    out_pos[nh] = s
-                                    out_strand[nh] = <int8_t>strand
-                                    out_type[nh] = <int8_t>gtype
-                                    out_size[nh] = <int8_t>gp[g * 9 + 2]
-                                    out_bpos[nh] = <int8_t>vp[v]
-                                    out_mm[nh] = <int8_t>cnt
-                                    nh += 1
+                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                              out_bpos, out_mm, nh, qi, s, strand, gtype,
+                                              gp[g * 9 + 2], vp[v], cnt)
                                 elif cnt < best:
                                     best = cnt
                                     best_v = v
                             if best_v >= 0:
-                                out_q[nh] = <int32_t>qi
-                                out_pos[nh] = s
-                                out_strand[nh] = <int8_t>strand
-                                out_type[nh] = <int8_t>gtype
-                                out_size[nh] = <int8_t>gp[g * 9 + 2]
-                                out_bpos[nh] = <int8_t>vp[best_v]
-                                out_mm[nh] = <int8_t>best
-                                nh += 1
+                                nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                          out_bpos, out_mm, nh, qi, s, strand, gtype,
+                                          gp[g * 9 + 2], vp[best_v], best)
     return nh, next_anchor
 
 
