@@ -185,6 +185,11 @@ def test_cli_aso_risk_bad_input_no_partial_output(tmp_path, sites, capsys):
 def test_exonic_intronic_vocabulary():
     assert {"exonic", "cds", "utr3"} <= aso_risk.EXONIC
     assert "intronic" in aso_risk.INTRONIC
+    # every exon-type region name the annotation layer produces counts as exonic
+    from pmcore.annotation_schemas import REGION_CLASSES
+
+    exon_like = {r.lower() for r in REGION_CLASSES if r.lower() in ("cds", "utr", "noncoding_exon")}
+    assert exon_like == {"cds", "utr", "noncoding_exon"} and exon_like <= aso_risk.EXONIC
 
 
 def test_empty_site_table_and_missing_site_ids(designs):

@@ -60,7 +60,8 @@ from .thermo_tables import GAP
 
 #: Region annotations counted as exonic / intronic (lower case); anything else is "other".
 EXONIC = frozenset({"exon", "exonic", "cds", "utr", "5utr", "3utr", "utr5", "utr3",
-                    "five_prime_utr", "three_prime_utr", "transcript", "mrna", "ncrna"})
+                    "five_prime_utr", "three_prime_utr", "transcript", "mrna", "ncrna",
+                    "noncoding_exon"})  # the annotation layer's name for exons of non-coding RNAs
 INTRONIC = frozenset({"intron", "intronic", "pre-mrna", "premrna"})
 
 
