@@ -11,6 +11,7 @@ import click
 from pmcore.errors import InputError
 
 from ._common import Progress, resolve_threads, threads_option
+from .thermo import conditions_options, risk_options
 
 log = logging.getLogger("pmcore")
 
@@ -43,17 +44,8 @@ log = logging.getLogger("pmcore")
               help="Output: PATH(.parquet) writes PATH.parquet/.tsv and "
                    "PATH.summary.parquet/.tsv.")
 @click.option("--no-tsv", is_flag=True, help="Write the Parquet files only.")
-@click.option("--na-mm", type=float, default=1000.0, show_default=True, help="Na+ (mM).")
-@click.option("--mg-mm", type=float, default=0.0, show_default=True, help="Mg2+ (mM).")
-@click.option("--oligo-nm", type=float, default=1000.0, show_default=True, help="ASO (nM).")
-@click.option("--target-nm", type=float, default=1000.0, show_default=True,
-              help="Target RNA (nM).")
-@click.option("--high-max-edits", type=int, default=1, show_default=True,
-              help="High risk: at most this many mismatches + bulge nt.")
-@click.option("--high-ddg", type=float, default=3.0, show_default=True,
-              help="High risk: ddG to the on-target duplex at most this (kcal/mol).")
-@click.option("--medium-max-edits", type=int, default=2, show_default=True,
-              help="Medium risk: at most this many mismatches + bulge nt.")
+@conditions_options
+@risk_options
 @click.option("--worst", type=int, default=5, show_default=True,
               help="Worst sites listed per ASO in the summary.")
 @threads_option

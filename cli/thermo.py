@@ -25,10 +25,30 @@ _CONDITIONS = [
 ]
 
 
-def _conditions(f):
-    for opt in reversed(_CONDITIONS):
+_RISK = [
+    click.option("--high-max-edits", type=int, default=1, show_default=True,
+                 help="High risk: at most this many mismatches + bulge nt."),
+    click.option("--high-ddg", type=float, default=3.0, show_default=True,
+                 help="High risk: ddG to the on-target duplex at most this (kcal/mol)."),
+    click.option("--medium-max-edits", type=int, default=2, show_default=True,
+                 help="Medium risk: at most this many mismatches + bulge nt."),
+]
+
+
+def _apply(options, f):
+    for opt in reversed(options):
         f = opt(f)
     return f
+
+
+def conditions_options(f):
+    """--na-mm, --mg-mm, --oligo-nm, --target-nm (shared with ``pmcore aso``)."""
+    return _apply(_CONDITIONS, f)
+
+
+def risk_options(f):
+    """--high-max-edits, --high-ddg, --medium-max-edits (shared with ``pmcore aso``)."""
+    return _apply(_RISK, f)
 
 
 @click.command("hybrid")
@@ -37,7 +57,7 @@ def _conditions(f):
                    "for alignment gaps).")
 @click.option("--target", required=True,
               help="Target RNA 5'->3' (same aligned length as the ASO; '-' for gaps).")
-@_conditions
+@conditions_options
 @click.option("--target-orientation", type=click.Choice(["5to3", "3to5"]), default="5to3",
               show_default=True, help="3to5: target written 3'->5' under the ASO.")
 @click.option("--target-kind", type=click.Choice(["rna", "dna"]), default="rna",
@@ -100,15 +120,10 @@ def _read_table(path: str, what: str):
               help="ASO table (TSV/CSV/Parquet): aso_id, sequence[, design].")
 @click.option("-o", "--out", "prefix", required=True,
               help="Output prefix: writes PREFIX.sites/.summary as .parquet and .tsv.")
-@_conditions
+@conditions_options
 @click.option("--target-orientation", type=click.Choice(["5to3", "3to5"]), default="5to3",
               show_default=True, help="How target_aligned is written.")
-@click.option("--high-max-edits", type=int, default=1, show_default=True,
-              help="High risk: at most this many mismatches + bulge nt.")
-@click.option("--high-ddg", type=float, default=3.0, show_default=True,
-              help="High risk: ddG to the on-target duplex at most this (kcal/mol).")
-@click.option("--medium-max-edits", type=int, default=2, show_default=True,
-              help="Medium risk: at most this many mismatches + bulge nt.")
+@risk_options
 @click.option("--medium-ddg", type=float, default=None,
               help="Medium risk also when ddG is at most this (kcal/mol); off by default.")
 @click.option("--worst", type=int, default=5, show_default=True,

@@ -1116,15 +1116,8 @@ class GeneModel:
         with a suggestion; contigs absent from the genome are dropped; transcripts running
         past a contig end raise :class:`InputError` naming the record.
         """
-        if isinstance(chrom_alias, ChromMap):
-            cmap = chrom_alias
-        elif chrom_alias is None or isinstance(chrom_alias, Mapping):
-            cmap = ChromMap(list(contig_lengths), chrom_alias)
-        else:
-            cmap = ChromMap.from_alias_file(list(contig_lengths), chrom_alias)
-        first_line = {}
-        for c, line in zip(self.gene_chrom.tolist(), self.gene_line.tolist()):
-            first_line.setdefault(c, line)
+        cmap = ChromMap.coerce(contig_lengths, chrom_alias)
+        first_line = ChromMap.first_lines(self.gene_chrom.tolist(), self.gene_line.tolist())
         mapping = cmap.reconcile(self.chroms, what="annotation", path=self.path,
                                  lines=first_line if self.path else None)
         gm = self if all(k == v for k, v in mapping.items()) and len(mapping) == len(
@@ -1466,9 +1459,7 @@ def load_annotation_sources(contig_lengths: Mapping[str, int], *, gtf=None, beds
     """
     from .regions import RegionSet
 
-    cmap = chrom_alias
-    if chrom_alias is not None and not isinstance(chrom_alias, (ChromMap, Mapping)):
-        cmap = ChromMap.from_alias_file(list(contig_lengths), chrom_alias)
+    cmap = ChromMap.coerce(contig_lengths, chrom_alias)
     gm = None
     if gtf is not None:
         gm = read_annotation(gtf, promoter_window=promoter_window).for_genome(

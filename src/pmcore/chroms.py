@@ -129,6 +129,24 @@ class ChromMap:
             return cls(genome_names)
         return cls(genome_names, read_alias_file(path), alias_path=path)
 
+    @classmethod
+    def coerce(cls, genome_names, chrom_alias=None) -> ChromMap:
+        """A map from what a caller was given: an existing map, an alias mapping, an
+        alias file path, or None (no aliases)."""
+        if isinstance(chrom_alias, ChromMap):
+            return chrom_alias
+        if chrom_alias is None or isinstance(chrom_alias, Mapping):
+            return cls(list(genome_names), chrom_alias)
+        return cls.from_alias_file(list(genome_names), chrom_alias)
+
+    @staticmethod
+    def first_lines(chroms, lines) -> dict:
+        """First file line of each contig name (for error messages)."""
+        first = {}
+        for c, line in zip(chroms, lines):
+            first.setdefault(c, line)
+        return first
+
     def get(self, name: str) -> str | None:
         """Genome name of ``name`` (itself, or via an alias), or None."""
         if name in self._genome:

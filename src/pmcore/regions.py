@@ -186,15 +186,8 @@ class RegionSet:
         Misspelled contigs (``1`` vs ``chr1``) raise :class:`InputError` with a suggestion;
         contigs absent from the genome are dropped; regions past a contig end raise.
         """
-        if isinstance(chrom_alias, ChromMap):
-            cmap = chrom_alias
-        elif chrom_alias is None or isinstance(chrom_alias, Mapping):
-            cmap = ChromMap(list(contig_lengths), chrom_alias)
-        else:
-            cmap = ChromMap.from_alias_file(list(contig_lengths), chrom_alias)
-        first_line = {}
-        for c, ln in zip(self.chrom.tolist(), self.line.tolist()):
-            first_line.setdefault(c, ln)
+        cmap = ChromMap.coerce(contig_lengths, chrom_alias)
+        first_line = ChromMap.first_lines(self.chrom.tolist(), self.line.tolist())
         mapping = cmap.reconcile(self.chroms, what="BED file", path=self.path,
                                  lines=first_line if self.path else None)
         rs = self.rename_chroms(mapping)

@@ -246,14 +246,7 @@ def _table(batches) -> pa.Table:
 
 
 def _chrom_map(store, chrom_alias) -> ChromMap:
-    names = [c.name for c in store.contigs]
-    if chrom_alias is None:
-        return ChromMap(names)
-    if isinstance(chrom_alias, ChromMap):
-        return chrom_alias
-    if isinstance(chrom_alias, (str, os.PathLike)):
-        return ChromMap.from_alias_file(names, chrom_alias)
-    return ChromMap(names, chrom_alias)
+    return ChromMap.coerce([c.name for c in store.contigs], chrom_alias)
 
 
 def site_width(guide_records, nuclease, dna_bulges: int) -> int:

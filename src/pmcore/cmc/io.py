@@ -221,3 +221,19 @@ def sidecar(path: str, name: str) -> str:
     suffix = "".join(p.suffixes[-1:]) or ".parquet"
     stem = p.name.removesuffix(suffix)
     return str(p.with_name(f"{stem}.{name}{suffix}"))
+
+
+def canonical_rows(df: pl.DataFrame, required, path=None) -> pl.DataFrame:
+    """Every column as text (so a bad cell is reported, not nulled), with ``_row`` (1-based
+    data row) and ``_line`` (file line, null when unknown) columns; raises
+    :class:`InputError` when a required column is missing."""
+    df = df.with_columns([pl.col(c).cast(pl.Utf8) for c in df.columns
+                          if c not in ("_row", "_line")])
+    if "_row" not in df.columns:
+        df = df.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
+    if "_line" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias("_line"))
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s): {', '.join(missing)}", path=path)
+    return df

@@ -45,6 +45,7 @@ from scipy import optimize, special, stats
 from pmcore.errors import InputError
 
 from . import schemas
+from .io import canonical_rows
 
 log = logging.getLogger("pmcore.cmc")
 
@@ -380,15 +381,7 @@ def analyze_potency(df: pl.DataFrame, opts: PotencyOptions) -> PotencyResult:
     from .stability import _Errors
 
     opts.check()
-    df = df.with_columns([pl.col(c).cast(pl.Utf8) for c in df.columns
-                          if c not in ("_row", "_line")])
-    if "_row" not in df.columns:
-        df = df.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
-    if "_line" not in df.columns:
-        df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias("_line"))
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise InputError(f"missing column(s): {', '.join(missing)}", path=opts.path)
+    df = canonical_rows(df, REQUIRED, opts.path)
     for k in KEYS:
         if k not in df.columns:
             df = df.with_columns(pl.lit("").alias(k))

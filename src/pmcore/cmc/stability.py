@@ -47,6 +47,7 @@ from scipy import stats
 from pmcore.errors import InputError
 
 from . import schemas
+from .io import canonical_rows
 
 log = logging.getLogger("pmcore.cmc")
 
@@ -789,15 +790,7 @@ def analyze_stability(df: pl.DataFrame, opts: StabilityOptions | None = None
     """
     opts = opts or StabilityOptions()
     opts.check()
-    df = df.with_columns([pl.col(c).cast(pl.Utf8) for c in df.columns
-                          if c not in ("_row", "_line")])
-    if "_row" not in df.columns:
-        df = df.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
-    if "_line" not in df.columns:
-        df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias("_line"))
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise InputError(f"missing column(s): {', '.join(missing)}", path=opts.path)
+    df = canonical_rows(df, REQUIRED, opts.path)
     errors = _Errors("stability", opts.strict, opts.path)
     clean, warn_rows = prepare(df, opts, errors)
     if clean.height == 0:
