@@ -17,6 +17,8 @@ def cpu_flags(name: str) -> list[str]:
     on CPUs that have them (never -march=native: wheels must run anywhere)."""
     if name.endswith("_popcnt"):
         return ["-mpopcnt"] if X86 else []
+    if name.endswith("_avx2"):
+        return ["-mavx2", "-mpopcnt"] if X86 else []
     return []
 
 

@@ -16,15 +16,26 @@ IMPLEMENTATION = _REQUESTED
 
 
 def scan_module():
-    """The scan kernel module: the POPCNT build where the CPU has the instruction (unless
-    ``PMCORE_CPU=generic``), else the generic build, or the pure-Python twin."""
+    """The scan kernel module: the best build this CPU runs (AVX2, else POPCNT, else
+    generic; ``PMCORE_CPU=generic`` or ``popcnt`` caps the choice), or the pure-Python
+    twin."""
     if IMPLEMENTATION == "python":
         from ._kernels import scan_py
 
         return scan_py
     from ._kernels import scan
 
-    if os.environ.get("PMCORE_CPU", "").lower() != "generic" and scan.cpu_has_popcnt():
+    cap = os.environ.get("PMCORE_CPU", "").strip().lower()
+    if cap not in ("", "generic", "popcnt", "avx2"):
+        raise ImportError(f"PMCORE_CPU must be 'generic', 'popcnt' or 'avx2', not {cap!r}")
+    if cap in ("", "avx2") and scan.cpu_has_avx2():
+        try:
+            from ._kernels import scan_avx2
+
+            return scan_avx2
+        except ImportError:  # a build without the variant (non-x86)
+            pass
+    if cap != "generic" and scan.cpu_has_popcnt():
         from ._kernels import scan_popcnt
 
         return scan_popcnt

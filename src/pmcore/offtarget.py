@@ -161,6 +161,16 @@ class _Plan:
     vpos: np.ndarray
     # per group: (strand, type, size) -> site extent relative to the anchor
     extents: dict = field(default_factory=dict)
+    _seed_cache: dict = field(default_factory=dict, repr=False)
+
+    def seed_rows(self, qwords: np.ndarray, qmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Seed filter rows of a query batch for the forward and reverse strands."""
+        key = (qwords.tobytes(), qmax.tobytes())
+        rows = self._seed_cache.get(key)
+        if rows is None:
+            rows = self._seed_cache[key] = (seed_rows(self, qwords, qmax, 0),
+                                            seed_rows(self, qwords, qmax, 1))
+        return rows
 
 
 def plan_layout(layout: SiteLayout) -> _Plan:
@@ -218,6 +228,87 @@ def plan_layout(layout: SiteLayout) -> _Plan:
     )
 
 
+# --------------------------------------------------------------------------- seed filter
+# A query batch of at most this many queries gets the seed filter (below); larger batches
+# share each candidate's window across their queries, which costs less than the filter's
+# rows. Chosen from benchmarks/genome_scale.py (README "Speed").
+SEED_MAX_QUERIES = 2
+SEED_MAX_ROWS = 96  # per strand: beyond this the filter costs more than it saves
+
+
+def _parts(bits: list[int], k: int) -> list[int]:
+    """``bits`` (ascending window positions) cut into ``k`` runs of near-equal size, as
+    bit masks."""
+    n = len(bits)
+    cuts = [round(i * n / k) for i in range(k + 1)]
+    return [sum(1 << b for b in bits[cuts[i]:cuts[i + 1]]) for i in range(k)]
+
+
+def _seed_terms(plan: _Plan, words: np.ndarray, m: int, strand: int):
+    """Pigeonhole terms of one query on one strand: ``[(part mask, shift), ...]`` such that
+    every site within the limits has some part matching exactly at its shift; ``None`` when
+    no such cut exists.
+
+    A site with alignment variant v counts the positions ``A_v`` against the genome shifted
+    by the group's shift and ``B_v`` unshifted (the plain site: ``B = care``). Cut the care
+    positions into k runs; a run inside ``A_v`` or ``B_v`` is intact for v. If every
+    variant leaves at least ``m + 1`` intact runs, the at most ``m`` mismatches miss one of
+    them, which then matches exactly at its shift. Runs are contiguous along the guide and
+    bulges split it once, so ``k = m + 2`` usually suffices; the cut is checked, not assumed.
+    """
+    care = int(words[strand, QW_CARE])
+    bits = [b for b in range(64) if care >> b & 1]
+    variants = [(0, care, 0)]  # (shifted positions, unshifted positions, shift)
+    for g in plan.groups:
+        if g[0] != strand or g[1] == 0:
+            continue
+        for v in range(g[4], g[5]):
+            variants.append((int(plan.vmasks[v, 0]) & care, int(plan.vmasks[v, 1]) & care,
+                             int(g[3])))
+    for k in range(m + 1, len(bits) + 1):
+        parts = _parts(bits, k)
+        terms = set()
+        for a, b, shift in variants:
+            intact = [(p, 0) for p in parts if p & b == p] + \
+                     [(p, shift) for p in parts if a and p & a == p]
+            if len(intact) < m + 1:
+                break
+            terms.update(intact)
+        else:
+            return sorted(terms)
+    return None
+
+
+def seed_rows(plan: _Plan, qwords: np.ndarray, qmax: np.ndarray, strand: int) -> np.ndarray:
+    """Kernel rows of the seed filter of a query batch on one strand: a candidate anchor
+    survives when, for some term, every row admits the genome base at ``anchor + offset``.
+
+    Rows are ``(offset, allowed ACGT mask, non-ACGT admitted, single base or -1, last row
+    of its term)``. An empty array means "no filter" (too many queries, or a query whose
+    limit leaves no exact part).
+    """
+    none = np.zeros((0, 5), dtype=np.int32)
+    if len(qmax) > SEED_MAX_QUERIES:
+        return none
+    rows = []
+    for words, m in zip(qwords, qmax):
+        terms = _seed_terms(plan, words, int(m), strand)
+        if terms is None:
+            return none
+        w = [int(x) for x in words[strand]]
+        for part, shift in terms:
+            pos = [b for b in range(64) if part >> b & 1]
+            for i, b in enumerate(pos):
+                allowed = sum(1 << j for j, slot in enumerate((QW_A, QW_C, QW_G, QW_T))
+                              if w[slot] >> b & 1)
+                deg = w[QW_DEG] >> b & 1
+                single = (allowed.bit_length() - 1) if allowed in (1, 2, 4, 8) and not deg else -1
+                rows.append((b + shift, allowed, deg, single, int(i == len(pos) - 1)))
+    if len(rows) > SEED_MAX_ROWS:
+        return none
+    return np.array(rows, dtype=np.int32).reshape(-1, 5)
+
+
 # --------------------------------------------------------------------------- execution
 @dataclass
 class RawHits:
@@ -254,6 +345,7 @@ def scan_task(store, contig, lo, hi, plan: _Plan, qwords, qgeneral, qmax,
     capacity = max(capacity, 256 * per_anchor)
     parts = []
     cstart, cend = contig.offset, contig.offset + contig.length
+    seed_f, seed_r = plan.seed_rows(qwords, qmax)
     pos = lo
     while pos < hi:
         out = [np.empty(capacity, dt) for dt in (np.int32, np.int64, np.int8, np.int8, np.int8,
@@ -261,7 +353,7 @@ def scan_task(store, contig, lo, hi, plan: _Plan, qwords, qgeneral, qmax,
         n, nxt = _scan.scan_range(store.blocks, pos, hi, cstart, cend, plan.layout.width,
                                   plan.layout.max_shift, plan.pam_f, plan.pam_r, qwords,
                                   qgeneral, qmax, plan.groups, plan.vmasks, plan.vpos,
-                                  all_placements, *out)
+                                  seed_f, seed_r, all_placements, *out)
         if nxt <= pos and n == 0:
             raise KernelError("scan_range", "no progress (output buffer too small)")
         parts.append(RawHits(*(a[:n].copy() for a in out)))

@@ -1,6 +1,7 @@
-# Body of the off-target scan kernel, compiled twice: ``scan.pyx`` for any x86-64 / other
-# CPU, ``scan_popcnt.pyx`` with the POPCNT instruction enabled (chosen at run time when the
-# CPU has it). Keep this file free of anything that differs between the two builds.
+# Body of the off-target scan kernel, compiled three times: ``scan.pyx`` for any x86-64 /
+# other CPU, ``scan_popcnt.pyx`` with the POPCNT instruction and ``scan_avx2.pyx`` with
+# AVX2 + POPCNT enabled (the best one the CPU runs is chosen at run time). Keep this file
+# free of anything that differs between the builds.
 """Off-target scan kernel: PAM candidates by bit-parallel masks, then mismatch and bulge
 counting by XOR/popcount on 64-base windows of the packed genome.
 
@@ -9,7 +10,7 @@ The kernel knows nothing about guides as strings: the Python planner
 words and the bulge variants as bit masks. See ``scan_py.py`` for the slow twin.
 """
 import numpy as np
-from libc.stdint cimport uint64_t, int64_t, int32_t, int8_t, uint8_t
+from libc.stdint cimport uint64_t, uint32_t, int64_t, int32_t, int8_t, uint8_t
 from pmcore._kernels.common cimport word_at, PLANE_HI, PLANE_LO, PLANE_N, NPLANES
 
 cdef extern from *:
@@ -26,6 +27,68 @@ cdef extern from *:
                                    | (h & ~l & nn & q[5]) | (h & l & nn & q[6]) | (n & q[7]);
         return ~match & q[2];
     }
+    /* Candidate masks of a batch of blocks, four blocks per vector (one AVX2
+       instruction in the AVX2 build, two SSE2 ones elsewhere). */
+    typedef unsigned long long pm_v4 __attribute__((vector_size(32), aligned(1), may_alias));
+    #define PM_LD(p) (*(const pm_v4*)(p))
+    static void pm_terms(unsigned long long* restrict out,
+                         const unsigned long long* restrict start,
+                         const char* const* restrict srcs, const unsigned char* restrict ends,
+                         int nrows, int nb) {
+        /* out[j] = OR over terms (runs of rows, each closed by ends[r]) of start[j] AND
+           the term's rows, for blocks j < nb rounded up to 16. Row r admits the lanes
+           of block j set in the 64-bit word at byte srcs[r] + 8 j. */
+        int j, r, v;
+        for (j = 0; j < nb; j += 16) {
+            pm_v4 st[4], acc[4], res[4];
+            for (v = 0; v < 4; v++) {
+                st[v] = PM_LD(start + j + 4 * v);
+                acc[v] = st[v];
+                res[v] = st[v] ^ st[v];
+            }
+            for (r = 0; r < nrows; r++) {
+                const char* c = srcs[r] + 8 * j;
+                for (v = 0; v < 4; v++) acc[v] &= PM_LD(c + 32 * v);
+                if (ends[r]) {
+                    for (v = 0; v < 4; v++) {
+                        res[v] |= acc[v];
+                        acc[v] = st[v];
+                    }
+                }
+            }
+            for (v = 0; v < 4; v++) *(pm_v4*)(out + j + 4 * v) = res[v];
+        }
+    }
+    static void pm_shift_copy(unsigned long long* restrict dst,
+                              const unsigned long long* restrict src, long n, int s) {
+        /* the bit stream of src advanced by s bits (0 < s < 64) */
+        const unsigned long long* restrict nxt = src + 1;
+        long i;
+        for (i = 0; i < n; i++) dst[i] = (src[i] >> s) | (nxt[i] << (64 - s));
+    }
+    static void pm_base_words(unsigned long long* restrict bw,
+                              const unsigned long long* restrict planes, long n,
+                              long stride) {
+        /* bw[c * stride + i], c = A, C, G, T, non-ACGT: the bases of block i of the
+           hi/lo/non-ACGT plane triples at ``planes`` that are c */
+        long i;
+        for (i = 0; i < n; i++) {
+            unsigned long long h = planes[3 * i], l = planes[3 * i + 1], x = planes[3 * i + 2];
+            bw[i] = ~(h | l | x);
+            bw[stride + i] = ~h & l & ~x;
+            bw[2 * stride + i] = h & ~l & ~x;
+            bw[3 * stride + i] = h & l & ~x;
+            bw[4 * stride + i] = x;
+        }
+    }
+    static int pm_cpu_has_avx2(void) {
+    #if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    #else
+        return 0;
+    #endif
+    }
     static int pm_cpu_has_popcnt(void) {
     #if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
@@ -36,6 +99,11 @@ cdef extern from *:
     }
     """
     int pm_cpu_has_popcnt() noexcept nogil
+    int pm_cpu_has_avx2() noexcept nogil
+    void pm_base_words(uint64_t* bw, const uint64_t* planes, long n, long stride) noexcept nogil
+    void pm_terms(uint64_t* out, const uint64_t* start, const char** srcs,
+                  const unsigned char* ends, int nrows, int nb) noexcept nogil
+    void pm_shift_copy(uint64_t* dst, const uint64_t* src, long n, int s) noexcept nogil
     unsigned long long pm_mism_general(unsigned long long h, unsigned long long l,
                                        unsigned long long n,
                                        const unsigned long long* q) noexcept nogil
@@ -60,55 +128,106 @@ DEF QW_T = 6
 DEF QW_DEG = 7
 
 
-cdef inline void base_words(const uint64_t* words, int64_t blk, uint64_t* out) noexcept nogil:
-    """For the 64 bases of block ``blk``: one word per base (A, C, G, T) and the
-    non-ACGT word."""
-    cdef uint64_t h = words[blk * NPLANES + PLANE_HI]
-    cdef uint64_t l = words[blk * NPLANES + PLANE_LO]
-    cdef uint64_t n = words[blk * NPLANES + PLANE_N]
-    out[0] = ~h & ~l & ~n
-    out[1] = ~h & l & ~n
-    out[2] = h & ~l & ~n
-    out[3] = h & l & ~n
-    out[4] = n
+# Blocks per batch of candidate masks (small enough for the batch to stay in L1), and
+# the length of each per-batch word array: the block before the batch, the batch, the
+# block after it and room for the vector loads' overreach.
+DEF BATCH = 64
+DEF STRIDE = BATCH + 4
 
 
-cdef inline uint64_t pam_bits(const uint64_t* cur, const uint64_t* nxt,
-                              const int32_t* pam, Py_ssize_t nrows) noexcept nogil:
-    """Bit t set when the constraints hold for a site starting at base t of the block
-    whose base words are ``cur`` (``nxt``: the following block).
+cdef void batch_words(const uint64_t* words, int64_t b0, int nb, uint64_t* bw) noexcept nogil:
+    """Base words of blocks ``b0 - 1 .. b0 + nb``: for c = A, C, G, T, non-ACGT, word
+    ``bw[c * STRIDE + i]`` has bit t set when base t of block ``b0 - 1 + i`` is c."""
+    cdef int c
+    if b0 > 0:
+        pm_base_words(bw, words + (b0 - 1) * NPLANES, nb + 2, STRIDE)
+        return
+    # nothing before the genome's leading padding block: read as non-ACGT letters
+    for c in range(4):
+        bw[c * STRIDE] = 0
+    bw[4 * STRIDE] = ~(<uint64_t>0)
+    pm_base_words(bw + 1, words, nb + 1, STRIDE)
 
-    ``pam`` holds rows (window offset k < 64, allowed-base mask A=1 C=2 G=4 T=8,
-    degenerate flag: a non-ACGT genome letter passes, base index 0-3 when exactly one
-    base is allowed else -1).
+
+# Most rows a row set may have (PAM rows fit a 64-base window; seed rows are capped by
+# the planner well below this).
+DEF MAX_ROWS = 128
+
+
+cdef struct RowSet:
+    # rows of a PAM or seed row set in the form pm_terms takes; code = allowed-base mask
+    # (A=1 C=2 G=4 T=8) + 16 when a non-ACGT letter is admitted
+    int n
+    int code[MAX_ROWS]
+    int off[MAX_ROWS]
+    unsigned char end[MAX_ROWS]
+    const char* src[MAX_ROWS]
+
+
+cdef int rowset_init(RowSet* rs, const int32_t[:, ::1] rows, bint seed) except -1:
+    """Rows ``(offset, allowed mask, non-ACGT admitted, single base, [last of term])``;
+    PAM rows form one term."""
+    cdef Py_ssize_t r, n = rows.shape[0]
+    if n > MAX_ROWS:
+        raise ValueError(f"{n} kernel rows exceed the limit of {MAX_ROWS}")
+    rs.n = <int>n
+    for r in range(n):
+        rs.off[r] = rows[r, 0]
+        rs.code[r] = rows[r, 1] | (16 if rows[r, 2] else 0)
+        rs.end[r] = <unsigned char>(rows[r, 4] if seed else r == n - 1)
+    return 0
+
+
+cdef const uint64_t* code_words(const uint64_t* bw, uint64_t* srcbuf, int32_t* stamp,
+                                int32_t batch_no, int code, int shift, int nb) noexcept nogil:
+    """The batch's words of the bases admitted by ``code``, advanced by ``shift`` (0-7)
+    bits: a base array, or an array of ``srcbuf`` built once per batch."""
+    cdef int b, i, slot = code * 8 + shift
+    cdef uint64_t* u = srcbuf + slot * STRIDE
+    if shift == 0 and (code == 1 or code == 2 or code == 4 or code == 8 or code == 16):
+        return bw + pm_ctz(code) * STRIDE
+    if stamp[slot] == batch_no:
+        return u
+    stamp[slot] = batch_no
+    if shift:
+        pm_shift_copy(u, code_words(bw, srcbuf, stamp, batch_no, code, 0, nb), nb + 2, shift)
+        return u
+    for i in range(nb + 2):
+        u[i] = 0
+    for b in range(5):
+        if (code >> b) & 1:
+            for i in range(nb + 2):
+                u[i] |= bw[b * STRIDE + i]
+    return u
+
+
+cdef void rowset_sources(RowSet* rs, const uint64_t* bw, uint64_t* srcbuf, int32_t* stamp,
+                         int32_t batch_no, int nb) noexcept nogil:
+    """Point each row at the word whose bit t is the row's test for lane t of the batch's
+    first block: an array advanced by ``offset mod 8`` bits, read ``offset div 8`` bytes
+    past its entry for that block (x86 and other little-endian CPUs: bit i of a word is
+    bit i mod 8 of its byte i div 8)."""
+    cdef int r, shift, off
+    for r in range(rs.n):
+        off = rs.off[r]
+        shift = off & 7
+        rs.src[r] = (<const char*>code_words(bw, srcbuf, stamp, batch_no, rs.code[r], shift, nb)
+                     + 8 + (off - shift) // 8)
+
+
+cdef void batch_masks(RowSet* pam, RowSet* seed, const uint64_t* ones, uint64_t* pacc,
+                      int nb, uint64_t* out) noexcept nogil:
+    """Candidate anchors of each block of a batch on one strand: every PAM row holds and,
+    when there are seed rows, so do all rows of some seed term.
+
+    A row (window offset k, admitted bases) holds at anchor s when the genome base at
+    s + k is admitted.
     """
-    cdef uint64_t acc = ~(<uint64_t>0), mc, mn
-    cdef Py_ssize_t r
-    cdef int b
-    cdef int32_t k, allowed, single
-    for r in range(nrows):
-        k = pam[4 * r]
-        single = pam[4 * r + 3]
-        if single >= 0:  # one base: no loop over the allowed set
-            mc = cur[single]
-            mn = nxt[single]
-        else:
-            allowed = pam[4 * r + 1]
-            mc = 0
-            mn = 0
-            for b in range(4):
-                if (allowed >> b) & 1:
-                    mc |= cur[b]
-                    mn |= nxt[b]
-            if pam[4 * r + 2]:
-                mc |= cur[4]
-                mn |= nxt[4]
-        if k:
-            mc = (mc >> k) | (mn << (64 - k))
-        acc &= mc
-        if acc == 0:
-            break
-    return acc
+    if seed.n == 0:
+        pm_terms(out, ones, pam.src, pam.end, pam.n, nb)
+        return
+    pm_terms(pacc, ones, pam.src, pam.end, pam.n, nb)
+    pm_terms(out, pacc, seed.src, seed.end, seed.n, nb)
 
 
 cdef inline uint64_t mism_bits(uint64_t h, uint64_t l, uint64_t n,
@@ -235,7 +354,8 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
                const uint64_t[:, :, ::1] qwords, const uint8_t[::1] qgeneral,
                const int32_t[::1] qmax,
                const int32_t[:, ::1] groups, const uint64_t[:, ::1] vmasks,
-               const int32_t[::1] vpos, bint all_placements,
+               const int32_t[::1] vpos, const int32_t[:, ::1] seed_f,
+               const int32_t[:, ::1] seed_r, bint all_placements,
                int32_t[::1] out_q, int64_t[::1] out_pos, int8_t[::1] out_strand,
                int8_t[::1] out_type, int8_t[::1] out_size, int8_t[::1] out_bpos,
                int8_t[::1] out_mm):
@@ -249,19 +369,19 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     ``vmasks[v]`` = (bits counted in the shifted window, bits counted in the unshifted
     window, filter mask). Type 0 (no bulge) groups have v0 == v1.
 
+    ``seed_f`` / ``seed_r``: seed filter rows per strand (see ``batch_masks``; no rows,
+    no filter).
+
     Returns ``(n_hits, next_anchor)``; ``next_anchor < hi`` means the output arrays
     filled up and the call must be repeated from there.
     """
     cdef Py_ssize_t nq = qwords.shape[0], cap = out_q.shape[0], ng = groups.shape[0]
     cdef Py_ssize_t per_anchor = nq * (ng + (vmasks.shape[0] if all_placements else 0)) + 1
     cdef const uint64_t* words = &blocks[0, 0]
-    cdef const int32_t* pf = &pam_f[0, 0]
-    cdef const int32_t* pr = &pam_r[0, 0]
-    cdef Py_ssize_t npf = pam_f.shape[0], npr = pam_r.shape[0]
     cdef Py_ssize_t nh = 0, qi, g, v, best_v
     cdef int64_t b_lo, b_hi, blk, p0, s, next_anchor = hi
     cdef uint64_t cf, cr, cand, wh, wl, wn, h0, l0, n0, x0, xd, lowmask
-    cdef int t, strand, gtype, gsize, gshift, cnt, best, m, sh
+    cdef int t, strand, gtype, gsize, gshift, cnt, best, m, sh, j
     cdef const uint64_t* q
     cdef bint general
     # per query and strand: window positions that count, with their admitted-base codes
@@ -317,147 +437,185 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     cdef uint64_t pw_cur[3]
     cdef uint64_t pw_nxt[3]
     cdef int b
+    # candidate masks, computed a batch of blocks at a time
+    cdef uint64_t[::1] scratch = np.zeros(9 * STRIDE, dtype=np.uint64)
+    cdef uint64_t* bw = &scratch[0]  # base words: 5 arrays
+    cdef uint64_t* ones = bw + 5 * STRIDE
+    cdef uint64_t* pacc = bw + 6 * STRIDE
+    cdef uint64_t* masks_f = bw + 7 * STRIDE
+    cdef uint64_t* masks_r = bw + 8 * STRIDE
+    # per (row code, bit shift): derived word arrays, stamped with the batch that built them
+    cdef uint64_t[::1] derived = np.zeros(32 * 8 * STRIDE, dtype=np.uint64)
+    cdef int32_t[::1] stamps = np.full(32 * 8, -1, dtype=np.int32)
+    cdef int32_t batch_no = 0
+    cdef RowSet rows_pf, rows_pr, rows_sf, rows_sr
+    rowset_init(&rows_pf, pam_f, False)
+    rowset_init(&rows_pr, pam_r, False)
+    rowset_init(&rows_sf, seed_f, True)
+    rowset_init(&rows_sr, seed_r, True)
+    for j in range(BATCH):
+        ones[j] = ~(<uint64_t>0)
+    cdef int64_t batch0 = 0
+    cdef uint64_t busy
+    cdef bint full = False
+    cdef int nb
     b_lo = lo >> 6
     b_hi = (hi + 63) >> 6
     with nogil:
-        for blk in range(b_lo, b_hi):
-            p0 = blk * 64
-            if blk == b_lo:
-                if blk > 0:
-                    base_words(words, blk - 1, bw_cur)
-                else:  # nothing before the genome's leading padding block
-                    for b in range(4):
-                        bw_cur[b] = 0
-                    bw_cur[4] = ~(<uint64_t>0)
-                base_words(words, blk, bw_nxt)
-            for b in range(5):
-                bw_prv[b] = bw_cur[b]
-                bw_cur[b] = bw_nxt[b]
-            base_words(words, blk + 1, bw_nxt)
-            for b in range(3):
-                pw_cur[b] = words[blk * NPLANES + b]
-                pw_nxt[b] = words[(blk + 1) * NPLANES + b]
-            cf = pam_bits(bw_cur, bw_nxt, pf, npf)
-            cr = pam_bits(bw_cur, bw_nxt, pr, npr)
-            lowmask = ~(<uint64_t>0)
-            if p0 < lo:
-                lowmask &= ~(<uint64_t>0) << (lo - p0)
-            if p0 + 64 > hi:
-                lowmask &= ((<uint64_t>1) << (hi - p0)) - 1
-            if cap - nh < 128 * per_anchor:
-                # not enough room for a whole block: find the first anchor to redo
-                cand = (cf | cr) & lowmask
-                if cand:
-                    next_anchor = p0 + pm_ctz(cand)
+        blk = b_lo
+        while blk < b_hi and not full:
+            batch0 = blk
+            nb = <int>min(<int64_t>BATCH, b_hi - blk)
+            blk += nb
+            batch_words(words, batch0, nb, bw)
+            batch_no += 1
+            rowset_sources(&rows_pf, bw, &derived[0], &stamps[0], batch_no, nb)
+            rowset_sources(&rows_pr, bw, &derived[0], &stamps[0], batch_no, nb)
+            rowset_sources(&rows_sf, bw, &derived[0], &stamps[0], batch_no, nb)
+            rowset_sources(&rows_sr, bw, &derived[0], &stamps[0], batch_no, nb)
+            batch_masks(&rows_pf, &rows_sf, ones, pacc, nb, masks_f)
+            batch_masks(&rows_pr, &rows_sr, ones, pacc, nb, masks_r)
+            busy = 0  # blocks of the batch with a candidate on either strand
+            for j in range(nb):
+                if masks_f[j] | masks_r[j]:
+                    busy |= (<uint64_t>1) << j
+            while busy:
+                j = pm_ctz(busy)
+                busy &= busy - 1
+                p0 = (batch0 + j) * 64
+                lowmask = ~(<uint64_t>0)
+                if p0 < lo:
+                    lowmask &= ~(<uint64_t>0) << (lo - p0)
+                if p0 + 64 > hi:
+                    lowmask &= ((<uint64_t>1) << (hi - p0)) - 1
+                cf = masks_f[j] & lowmask
+                cr = masks_r[j] & lowmask
+                if (cf | cr) == 0:
+                    continue
+                if cap - nh < 128 * per_anchor:
+                    # not enough room for a whole block: find the first anchor to redo
+                    next_anchor = p0 + pm_ctz(cf | cr)
+                    full = True
                     break
-                continue
-            for strand in range(2):
-                cand = (cf if strand == 0 else cr) & lowmask
-                if nq > 0 and pm_popcount(cand) >= (DENSE_MIN_SIMPLE if simple
-                                                     else DENSE_MIN_BULGE):
-                    cand = dense_filter(bw_prv, bw_cur, bw_nxt, cand, strand, nq,
-                                        &qk[0, 0, 0], &qc[0, 0, 0], &qn[0, 0], qm, groups,
-                                        max_shift)
-                while cand:
-                    t = pm_ctz(cand)
-                    cand &= cand - 1
-                    s = p0 + t
-                    if simple:
-                        if s < x_lo or s > x_hi:
-                            continue
-                        # the window lies in this block and the next: shift it out of
-                        # the planes already in registers
-                        if t == 0:
-                            h0 = pw_cur[0]
-                            l0 = pw_cur[1]
-                            n0 = pw_cur[2]
-                        else:
-                            h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
-                            l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
-                            n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
-                        if not any_general:  # the usual case: A/C/G/T guides only
-                            for qi in range(nq):
-                                q = qbase + (qi * 2 + strand) * qstride
-                                x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
-                                cnt = pm_popcount(x0)
-                                if cnt <= qm[qi]:
-                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                              out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                              cnt)
-                        else:
-                            for qi in range(nq):
-                                q = qbase + (qi * 2 + strand) * qstride
-                                x0 = mism_bits(h0, l0, n0, q, qg[qi])
-                                cnt = pm_popcount(x0)
-                                if cnt <= qm[qi]:
-                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                              out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                              cnt)
-                        continue
-                    # one window read serves every query and shift
-                    wh = word_at(words, s - max_shift, PLANE_HI)
-                    wl = word_at(words, s - max_shift, PLANE_LO)
-                    wn = word_at(words, s - max_shift, PLANE_N)
-                    h0 = wh >> max_shift
-                    l0 = wl >> max_shift
-                    n0 = wn >> max_shift
-                    # groups of this strand whose site fits the contig at this anchor,
-                    # with their shifted windows: the same for every guide
-                    nvalid = 0
-                    for g in range(ng):
-                        if gp[g * 9 + 0] != strand:
-                            continue
-                        if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
-                            continue
-                        sh = max_shift + gp[g * 9 + 3]
-                        vg[nvalid] = <int32_t>g
-                        vh[nvalid] = wh >> sh
-                        vl[nvalid] = wl >> sh
-                        vn[nvalid] = wn >> sh
-                        nvalid += 1
-                    for qi in range(nq):
-                        q = qbase + (qi * 2 + strand) * qstride
-                        general = qg[qi]
-                        m = qm[qi]
-                        x0 = mism_bits(h0, l0, n0, q, general)
-                        for k in range(nvalid):
-                            g = vg[k]
-                            gtype = gp[g * 9 + 1]
-                            if gtype == 0:
-                                cnt = pm_popcount(x0)
-                                if cnt <= m:
-                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                              out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                              cnt)
+                for b in range(5):
+                    bw_prv[b] = bw[b * STRIDE + j]
+                    bw_cur[b] = bw[b * STRIDE + j + 1]
+                    bw_nxt[b] = bw[b * STRIDE + j + 2]
+                for b in range(3):
+                    pw_cur[b] = words[(batch0 + j) * NPLANES + b]
+                    pw_nxt[b] = words[(batch0 + j + 1) * NPLANES + b]
+                for strand in range(2):
+                    cand = cf if strand == 0 else cr
+                    if nq > 0 and pm_popcount(cand) >= (DENSE_MIN_SIMPLE if simple
+                                                         else DENSE_MIN_BULGE):
+                        cand = dense_filter(bw_prv, bw_cur, bw_nxt, cand, strand, nq,
+                                            &qk[0, 0, 0], &qc[0, 0, 0], &qn[0, 0], qm, groups,
+                                            max_shift)
+                    while cand:
+                        t = pm_ctz(cand)
+                        cand &= cand - 1
+                        s = p0 + t
+                        if simple:
+                            if s < x_lo or s > x_hi:
                                 continue
-                            xd = mism_bits(vh[k], vl[k], vn[k], q, general)
-                            # every protospacer position is counted in one of the two
-                            # windows, so positions mismatched in both bound the count
-                            if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
+                            # the window lies in this block and the next: shift it out of
+                            # the planes already in registers
+                            if t == 0:
+                                h0 = pw_cur[0]
+                                l0 = pw_cur[1]
+                                n0 = pw_cur[2]
+                            else:
+                                h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
+                                l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
+                                n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
+                            if not any_general:  # the usual case: A/C/G/T guides only
+                                for qi in range(nq):
+                                    q = qbase + (qi * 2 + strand) * qstride
+                                    x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
+                                    cnt = pm_popcount(x0)
+                                    if cnt <= qm[qi]:
+                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                  cnt)
+                            else:
+                                for qi in range(nq):
+                                    q = qbase + (qi * 2 + strand) * qstride
+                                    x0 = mism_bits(h0, l0, n0, q, qg[qi])
+                                    cnt = pm_popcount(x0)
+                                    if cnt <= qm[qi]:
+                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                  cnt)
+                            continue
+                        # one window read serves every query and shift
+                        wh = word_at(words, s - max_shift, PLANE_HI)
+                        wl = word_at(words, s - max_shift, PLANE_LO)
+                        wn = word_at(words, s - max_shift, PLANE_N)
+                        h0 = wh >> max_shift
+                        l0 = wl >> max_shift
+                        n0 = wn >> max_shift
+                        # groups of this strand whose site fits the contig at this anchor,
+                        # with their shifted windows: the same for every guide
+                        nvalid = 0
+                        for g in range(ng):
+                            if gp[g * 9 + 0] != strand:
                                 continue
-                            best = 1000
-                            best_v = -1
-                            for v in range(gp[g * 9 + 4], gp[g * 9 + 5]):
-                                cnt = pm_popcount(xd & vm[v * 3 + 0]) + pm_popcount(x0 & vm[v * 3 + 1])
-                                if cnt > m:
+                            if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
+                                continue
+                            sh = max_shift + gp[g * 9 + 3]
+                            vg[nvalid] = <int32_t>g
+                            vh[nvalid] = wh >> sh
+                            vl[nvalid] = wl >> sh
+                            vn[nvalid] = wn >> sh
+                            nvalid += 1
+                        for qi in range(nq):
+                            q = qbase + (qi * 2 + strand) * qstride
+                            general = qg[qi]
+                            m = qm[qi]
+                            x0 = mism_bits(h0, l0, n0, q, general)
+                            for k in range(nvalid):
+                                g = vg[k]
+                                gtype = gp[g * 9 + 1]
+                                if gtype == 0:
+                                    cnt = pm_popcount(x0)
+                                    if cnt <= m:
+                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                  cnt)
                                     continue
-                                if all_placements:
+                                xd = mism_bits(vh[k], vl[k], vn[k], q, general)
+                                # every protospacer position is counted in one of the two
+                                # windows, so positions mismatched in both bound the count
+                                if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
+                                    continue
+                                best = 1000
+                                best_v = -1
+                                for v in range(gp[g * 9 + 4], gp[g * 9 + 5]):
+                                    cnt = pm_popcount(xd & vm[v * 3 + 0]) + pm_popcount(x0 & vm[v * 3 + 1])
+                                    if cnt > m:
+                                        continue
+                                    if all_placements:
+                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                  out_bpos, out_mm, nh, qi, s, strand, gtype,
+                                                  gp[g * 9 + 2], vp[v], cnt)
+                                    elif cnt < best:
+                                        best = cnt
+                                        best_v = v
+                                if best_v >= 0:
                                     nh = emit(out_q, out_pos, out_strand, out_type, out_size,
                                               out_bpos, out_mm, nh, qi, s, strand, gtype,
-                                              gp[g * 9 + 2], vp[v], cnt)
-                                elif cnt < best:
-                                    best = cnt
-                                    best_v = v
-                            if best_v >= 0:
-                                nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                          out_bpos, out_mm, nh, qi, s, strand, gtype,
-                                          gp[g * 9 + 2], vp[best_v], best)
+                                              gp[g * 9 + 2], vp[best_v], best)
     return nh, next_anchor
 
 
 def cpu_has_popcnt():
     """True when this CPU executes the POPCNT instruction."""
     return bool(pm_cpu_has_popcnt())
+
+
+def cpu_has_avx2():
+    """True when this CPU executes AVX2 (and POPCNT) instructions."""
+    return bool(pm_cpu_has_avx2())
 
 
 def stream_pass(const uint64_t[:, ::1] blocks):

@@ -39,6 +39,23 @@ def _pam_bits(blocks, p0, pam) -> int:
     return acc & M64
 
 
+def _seed_ok(blocks, s, rows) -> bool:
+    """Some seed term (run of rows) admits every base it names at anchor ``s``."""
+    if len(rows) == 0:
+        return True
+    ok = True
+    for k, allowed, deg, _single, last in rows:
+        if ok:
+            h, l, n = (_word_at(blocks, s + int(k), p) & 1 for p in range(3))
+            base = (h << 1) | l
+            ok = bool(deg) if n else bool(allowed >> base & 1)
+        if last:
+            if ok:
+                return True
+            ok = True
+    return False
+
+
 def _mism(h, l, n, q, general) -> int:
     q = [int(x) for x in q]
     if not general:
@@ -50,7 +67,7 @@ def _mism(h, l, n, q, general) -> int:
 
 
 def scan_range(blocks, lo, hi, cstart, cend, width, max_shift, pam_f, pam_r, qwords,
-               qgeneral, qmax, groups, vmasks, vpos, all_placements,
+               qgeneral, qmax, groups, vmasks, vpos, seed_f, seed_r, all_placements,
                out_q, out_pos, out_strand, out_type, out_size, out_bpos, out_mm):
     nq, cap, ng = qwords.shape[0], out_q.shape[0], groups.shape[0]
     per_anchor = nq * (ng + (vmasks.shape[0] if all_placements else 0)) + 1
@@ -69,6 +86,8 @@ def scan_range(blocks, lo, hi, cstart, cend, width, max_shift, pam_f, pam_r, qwo
         p0, t = s & ~63, s & 63
         cf = (_pam_bits(blocks, p0, pam_f) >> t) & 1
         cr = (_pam_bits(blocks, p0, pam_r) >> t) & 1
+        cf = cf and _seed_ok(blocks, s, seed_f)
+        cr = cr and _seed_ok(blocks, s, seed_r)
         if not (cf or cr):
             continue
         if cap - nh < per_anchor:
