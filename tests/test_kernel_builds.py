@@ -15,6 +15,14 @@ try:
     from pmcore._kernels import scan_popcnt
 except ImportError:  # pragma: no cover - non-x86 builds
     scan_popcnt = None
+try:
+    from pmcore._kernels import scan_avx2
+except ImportError:  # pragma: no cover - non-x86 builds
+    scan_avx2 = None
+if scan_popcnt is not None and not scan.cpu_has_popcnt():  # pragma: no cover
+    scan_popcnt = None
+if scan_avx2 is not None and not scan.cpu_has_avx2():  # pragma: no cover - older CPUs
+    scan_avx2 = None
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +40,7 @@ def store(tmp_path_factory):
         yield st
 
 
-def run_with(module, store, monkeypatch, layout, queries, all_placements):
+def run_with(module, store, monkeypatch, layout, queries, all_placements, seed_filter=True):
     import pmcore.offtarget as ot
 
     monkeypatch.setattr(ot, "_scan", module)
@@ -41,7 +49,8 @@ def run_with(module, store, monkeypatch, layout, queries, all_placements):
     for contig in store.contigs:
         raw = scan_task(store, contig, contig.offset - 2, contig.offset + contig.length, search.plan,
                         search.qwords, search.qgeneral, search.qmax, all_placements,
-                        capacity=1)  # tiny buffers: exercises the resume path
+                        capacity=1,  # tiny buffers: exercises the resume path
+                        seed_filter=seed_filter)
         out.append(np.stack([raw.query, raw.anchor, raw.strand, raw.btype, raw.bsize, raw.bpos, raw.mm]))
     rows = np.concatenate(out, axis=1)
     return rows[:, np.lexsort(rows[::-1])]  # builds may emit one block's hits in another order
@@ -54,11 +63,13 @@ def test_builds_agree(store, monkeypatch, dna, rna, allp, pam):
     queries = [Query(f"q{i}", text[p:p + 20], 5) for i, p in enumerate((43, 40, 10))]
     queries.append(Query("deg", "ACGTRYACGTACGTACGTNN", 7))
     layout = SiteLayout(20, pam, 3, dna, rna)
-    ref = run_with(scan_py, store, monkeypatch, layout, queries, allp)
+    ref = run_with(scan_py, store, monkeypatch, layout, queries, allp, seed_filter=False)
     assert ref.shape[1] > 0
-    for module in (scan, scan_popcnt):
-        if module is not None:
-            np.testing.assert_array_equal(run_with(module, store, monkeypatch, layout, queries, allp), ref)
+    for module in (scan, scan_popcnt, scan_avx2, scan_py):
+        for seed_filter in (True, False):
+            if module is not None and (module, seed_filter) != (scan_py, False):
+                got = run_with(module, store, monkeypatch, layout, queries, allp, seed_filter)
+                np.testing.assert_array_equal(got, ref)
 
 
 def test_stream_pass_counts(store):
@@ -78,3 +89,18 @@ def test_pack_twin_agrees():
     np.testing.assert_array_equal(a[1], b[1])
     assert pack.decode(a[0], 3, 300) == pack_py.decode(b[0], 3, 300)
     assert pack.pack_bases(b"ACGT-ACGT", *a, 0) == pack_py.pack_bases(b"ACGT-ACGT", *b, 0) == 4
+
+
+@pytest.mark.parametrize("cap,allowed", [("generic", {"scan"}), ("popcnt", {"scan", "scan_popcnt"}),
+                                         ("", {"scan", "scan_popcnt", "scan_avx2"})])
+def test_cpu_cap_selects_build(monkeypatch, cap, allowed):
+    from pmcore import kernels
+
+    monkeypatch.setenv("PMCORE_CPU", cap)
+    name = kernels.scan_module().__name__.rsplit(".", 1)[-1]
+    assert name in allowed
+    if cap == "" and scan.cpu_has_avx2():
+        assert name == "scan_avx2"
+    monkeypatch.setenv("PMCORE_CPU", "sse9")
+    with pytest.raises(ImportError, match="PMCORE_CPU"):
+        kernels.scan_module()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,10 +23,11 @@ def write_fasta(path, genome, width=60, lowercase=()):
                 fh.write(seq[i:i + width] + "\n")
 
 
-def kernel_rows(store, queries, layout, all_placements, chunk_bases=97, threads=2):
+def kernel_rows(store, queries, layout, all_placements, chunk_bases=97, threads=2,
+                seed_filter=True):
     search = OffTargetSearch(store, queries, layout, threads=threads,
                              all_placements=all_placements, chunk_bases=chunk_bases,
-                             query_batch=3)
+                             query_batch=3, seed_filter=seed_filter)
     rows = []
     for contig, raw in search.raw_batches():
         for i in range(len(raw)):
@@ -79,9 +81,9 @@ LAYOUTS = [
                                                                  HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), layout_i=st.integers(0, len(LAYOUTS) - 1),
        spacer_len=st.sampled_from([17, 20, 24]), max_dna=st.integers(0, 2),
-       max_rna=st.integers(0, 2), all_placements=st.booleans())
+       max_rna=st.integers(0, 2), all_placements=st.booleans(), seed_filter=st.booleans())
 def test_kernel_equals_bruteforce(tmp_path_factory, seed, layout_i, spacer_len, max_dna,
-                                  max_rna, all_placements):
+                                  max_rna, all_placements, seed_filter):
     rng = random.Random(seed)
     pam, side = LAYOUTS[layout_i]
     genome = {}
@@ -108,7 +110,8 @@ def test_kernel_equals_bruteforce(tmp_path_factory, seed, layout_i, spacer_len, 
     write_fasta(fa, genome)
     build_store(fa, fa.with_suffix(".pmg"))
     with GenomeStore(fa.with_suffix(".pmg")) as store:
-        got = kernel_rows(store, queries, layout, all_placements, chunk_bases=rng.choice([1, 7, 64, 97, 1000]))
+        got = kernel_rows(store, queries, layout, all_placements,
+                          chunk_bases=rng.choice([1, 7, 64, 97, 1000]), seed_filter=seed_filter)
         # rendering re-counts every hit's mismatches from its strings
         list(OffTargetSearch(store, queries, layout, all_placements=all_placements).batches())
     assert got == reference_rows(genome, queries, layout, all_placements)
@@ -131,3 +134,46 @@ def test_degenerate_query_letters_and_genome_iupac(tmp_path):
     assert (1, "c", 4, 27, "+", 0, 0, -1, 0) in got  # genome N vs R: no mismatch
     assert not any(r[2] == 31 and r[5] == 0 for r in got)  # genome N at the PAM's fixed G
     assert (0, "c", 58, 81, "+", 0, 0, -1, 0) in got  # genome N at the PAM's R: accepted
+
+
+@pytest.mark.parametrize("pam,side,dna,rna", [("NGG", 3, 1, 1), ("TTTV", 5, 2, 0),
+                                              ("NNGRRT", 3, 0, 2), ("NRG", 3, 0, 0)])
+def test_seed_filter_keeps_sites_at_the_limit(tmp_path, pam, side, dna, rna):
+    """Adversarial sites for the seed filter: exactly ``m`` mismatches spread so that as
+    few parts as possible stay exact (one per part, runs across part boundaries), with
+    and without a bulge at every guide position, for every limit 0-6."""
+    rng = random.Random(7)
+    guide = "".join(rng.choice(LETTERS) for _ in range(20))
+    pieces = []
+    for m in range(7):
+        spots = [sorted(rng.sample(range(20), m)) for _ in range(2)]
+        spots += [[round(i * 20 / m) for i in range(m)] if m else []]  # one per part
+        spots += [list(range(a, a + m)) for a in range(0, 21 - m, 5)]  # runs
+        for pos in spots:
+            proto = list(guide)
+            for i in pos:
+                proto[i] = rng.choice([c for c in LETTERS if c != proto[i]])
+            for j in range(0, 21):
+                site = proto[:]
+                kind = rng.choice(["x", "dna", "rna"])
+                if kind == "dna" and dna and 0 < j < 20:
+                    site[j:j] = [rng.choice(LETTERS) for _ in range(rng.randint(1, dna))]
+                elif kind == "rna" and rna and j < 19:
+                    del site[j:j + rng.randint(1, rna)]
+                elif j % 4:
+                    continue
+                pam_seq = "".join(rng.choice(ref.SETS[c]) for c in pam)
+                text = "".join(site) + pam_seq if side == 3 else pam_seq + "".join(site)
+                pieces.append(ref.revcomp(text) if rng.random() < 0.5 else text)
+                pieces.append("".join(rng.choice(LETTERS) for _ in range(rng.randint(0, 9))))
+    genome = {"c": "".join(pieces)}
+    write_fasta(tmp_path / "g.fa", genome)
+    build_store(tmp_path / "g.fa", tmp_path / "g.pmg")
+    layout = SiteLayout(20, pam, side, dna, rna)
+    with GenomeStore(tmp_path / "g.pmg") as store:
+        for m in (1, 4, 6):
+            queries = [Query("g", guide, m)]
+            got = kernel_rows(store, queries, layout, False, chunk_bases=1 << 20)
+            exp = reference_rows(genome, queries, layout, False)
+            assert got == exp
+            assert sum(1 for r in exp if r[8] == m) > 10  # sites right at the limit

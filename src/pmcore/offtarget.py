@@ -42,6 +42,7 @@ _scan = kernels.scan_module()
 MAX_MISMATCHES = 8
 MAX_BULGE = 3
 CHUNK_BASES = 1 << 22
+RELEASE_MIN_BYTES = 256 << 20  # stores larger than this are unmapped chunk by chunk
 OUT_CAPACITY = 1 << 18
 BULGE_NAMES = {0: "X", 1: "DNA", 2: "RNA"}
 
@@ -232,8 +233,8 @@ def plan_layout(layout: SiteLayout) -> _Plan:
 # A query batch of at most this many queries gets the seed filter (below); larger batches
 # share each candidate's window across their queries, which costs less than the filter's
 # rows. Chosen from benchmarks/genome_scale.py (README "Speed").
-SEED_MAX_QUERIES = 2
-SEED_MAX_ROWS = 96  # per strand: beyond this the filter costs more than it saves
+SEED_MAX_QUERIES = 12
+SEED_MAX_ROWS = 256  # per strand: beyond this the filter costs more than it saves
 
 
 def _parts(bits: list[int], k: int) -> list[int]:
@@ -339,13 +340,18 @@ class RawHits:
 
 
 def scan_task(store, contig, lo, hi, plan: _Plan, qwords, qgeneral, qmax,
-              all_placements: bool, capacity: int = OUT_CAPACITY) -> RawHits:
-    """Run the kernel over anchors ``[lo, hi)`` (global positions) of one contig."""
+              all_placements: bool, capacity: int = OUT_CAPACITY,
+              seed_filter: bool = True) -> RawHits:
+    """Run the kernel over anchors ``[lo, hi)`` (global positions) of one contig;
+    ``seed_filter=False`` turns the seed filter off (same hits, for tests and timing)."""
     per_anchor = len(qmax) * (len(plan.groups) + (len(plan.vmasks) if all_placements else 0)) + 1
     capacity = max(capacity, 256 * per_anchor)
     parts = []
     cstart, cend = contig.offset, contig.offset + contig.length
-    seed_f, seed_r = plan.seed_rows(qwords, qmax)
+    if seed_filter:
+        seed_f, seed_r = plan.seed_rows(qwords, qmax)
+    else:
+        seed_f = seed_r = np.zeros((0, 5), dtype=np.int32)
     pos = lo
     while pos < hi:
         out = [np.empty(capacity, dt) for dt in (np.int32, np.int64, np.int8, np.int8, np.int8,
@@ -376,11 +382,15 @@ class OffTargetSearch:
         marked truncated and no longer searched.
     all_placements : bool
         Report every bulge placement instead of the best per site.
+    seed_filter : bool
+        Screen candidates with the pigeonhole seed filter when the query batch is small
+        (``SEED_MAX_QUERIES``); the hits are the same either way.
     """
 
     def __init__(self, store, queries, layout: SiteLayout, *, threads: int = 1,
                  max_hits_per_guide=None, all_placements: bool = False,
-                 chunk_bases: int = CHUNK_BASES, query_batch: int = 256, progress=None):
+                 chunk_bases: int = CHUNK_BASES, query_batch: int = 256, progress=None,
+                 seed_filter: bool = True):
         if not queries:
             raise InputError("no queries to search")
         for q in queries:
@@ -400,6 +410,11 @@ class OffTargetSearch:
         self.chunk_bases = chunk_bases
         self.query_batch = query_batch
         self.progress = progress
+        self.seed_filter = seed_filter
+        # Unmapping each chunk's pages once scanned keeps the resident set of a whole-genome
+        # scan bounded; a small store stays mapped, so repeated scans (a platform run's
+        # variants, a benchmark) do not fault its pages back in every time.
+        self.release_pages = store.blocks.nbytes > RELEASE_MIN_BYTES
         words = [_query_words(layout, q) for q in self.queries]
         self.qwords = np.ascontiguousarray(np.stack([w for w, _ in words]))
         self.qgeneral = np.array([g for _, g in words], dtype=np.uint8)
@@ -426,10 +441,11 @@ class OffTargetSearch:
         if active.size == 0:
             return contig, lo, hi, None, active
         raw = scan_task(self.store, contig, lo, hi, self.plan, self.qwords[active],
-                        self.qgeneral[active], self.qmax[active], self.all_placements)
+                        self.qgeneral[active], self.qmax[active], self.all_placements,
+                        seed_filter=self.seed_filter)
         raw.query = active[raw.query].astype(np.int32)
-        if q0 + self.query_batch >= len(self.queries):  # last guide batch of this chunk
-            self.store.release(lo, hi)
+        if self.release_pages and q0 + self.query_batch >= len(self.queries):
+            self.store.release(lo, hi)  # last guide batch of this chunk: unmap its pages
         return contig, lo, hi, raw, active
 
     def raw_batches(self):

@@ -10,7 +10,7 @@ The kernel knows nothing about guides as strings: the Python planner
 words and the bulge variants as bit masks. See ``scan_py.py`` for the slow twin.
 """
 import numpy as np
-from libc.stdint cimport uint64_t, uint32_t, int64_t, int32_t, int8_t, uint8_t
+from libc.stdint cimport uint64_t, uint32_t, int64_t, int32_t, int8_t, uint8_t, uintptr_t
 from pmcore._kernels.common cimport word_at, PLANE_HI, PLANE_LO, PLANE_N, NPLANES
 
 cdef extern from *:
@@ -21,7 +21,7 @@ cdef extern from *:
        the query words are care, A, C, G, T and "non-ACGT admitted" masks */
     static __attribute__((noinline)) unsigned long long pm_mism_general(
             unsigned long long h, unsigned long long l, unsigned long long n,
-            const unsigned long long* q) {
+            const uint64_t* q) {
         unsigned long long nn = ~n;
         unsigned long long match = (~h & ~l & nn & q[3]) | (~h & l & nn & q[4])
                                    | (h & ~l & nn & q[5]) | (h & l & nn & q[6]) | (n & q[7]);
@@ -29,45 +29,52 @@ cdef extern from *:
     }
     /* Candidate masks of a batch of blocks, four blocks per vector (one AVX2
        instruction in the AVX2 build, two SSE2 ones elsewhere). */
-    typedef unsigned long long pm_v4 __attribute__((vector_size(32), aligned(1), may_alias));
+    typedef uint64_t pm_v4 __attribute__((vector_size(32), aligned(1), may_alias));
     #define PM_LD(p) (*(const pm_v4*)(p))
-    static void pm_terms(unsigned long long* restrict out,
-                         const unsigned long long* restrict start,
-                         const char* const* restrict srcs, const unsigned char* restrict ends,
-                         int nrows, int nb) {
+    static void pm_terms(uint64_t* restrict out,
+                         const uint64_t* restrict start,
+                         const char* const* restrict srcs, const int32_t* restrict shifts,
+                         const unsigned char* restrict ends, int nrows, int nb) {
         /* out[j] = OR over terms (runs of rows, each closed by ends[r]) of start[j] AND
-           the term's rows, for blocks j < nb rounded up to 16. Row r admits the lanes
-           of block j set in the 64-bit word at byte srcs[r] + 8 j. */
+           the term's rows, for blocks j < nb rounded up to 32. Row r admits the lanes
+           of block j set in the bit stream at byte srcs[r] + 8 j, advanced by
+           shifts[r] (0-7) bits. Eight vectors (32 blocks) per step keep the
+           accumulators in registers; a term's start and the result stay in memory. */
         int j, r, v;
-        for (j = 0; j < nb; j += 16) {
-            pm_v4 st[4], acc[4], res[4];
-            for (v = 0; v < 4; v++) {
-                st[v] = PM_LD(start + j + 4 * v);
-                acc[v] = st[v];
-                res[v] = st[v] ^ st[v];
+        for (j = 0; j < nb; j += 32) {
+            pm_v4 acc[8];
+            for (v = 0; v < 8; v++) {
+                acc[v] = PM_LD(start + j + 4 * v);
+                *(pm_v4*)(out + j + 4 * v) = acc[v] ^ acc[v];
             }
             for (r = 0; r < nrows; r++) {
                 const char* c = srcs[r] + 8 * j;
-                for (v = 0; v < 4; v++) acc[v] &= PM_LD(c + 32 * v);
+                int sh = shifts[r];
+                if (sh == 0) {
+                    for (v = 0; v < 8; v++) acc[v] &= PM_LD(c + 32 * v);
+                } else {
+                    int back = 64 - sh;
+                    for (v = 0; v < 8; v++)
+                        acc[v] &= (PM_LD(c + 32 * v) >> sh) | (PM_LD(c + 8 + 32 * v) << back);
+                }
                 if (ends[r]) {
-                    for (v = 0; v < 4; v++) {
-                        res[v] |= acc[v];
-                        acc[v] = st[v];
+                    for (v = 0; v < 8; v++) {
+                        *(pm_v4*)(out + j + 4 * v) |= acc[v];
+                        acc[v] = PM_LD(start + j + 4 * v);
                     }
                 }
             }
-            for (v = 0; v < 4; v++) *(pm_v4*)(out + j + 4 * v) = res[v];
         }
     }
-    static void pm_shift_copy(unsigned long long* restrict dst,
-                              const unsigned long long* restrict src, long n, int s) {
+    static void pm_shift_copy(uint64_t* restrict dst,
+                              const uint64_t* restrict src, long n, int s) {
         /* the bit stream of src advanced by s bits (0 < s < 64) */
-        const unsigned long long* restrict nxt = src + 1;
+        const uint64_t* restrict nxt = src + 1;
         long i;
         for (i = 0; i < n; i++) dst[i] = (src[i] >> s) | (nxt[i] << (64 - s));
     }
-    static void pm_base_words(unsigned long long* restrict bw,
-                              const unsigned long long* restrict planes, long n,
+    static void pm_base_words(uint64_t* restrict bw,
+                              const uint64_t* restrict planes, long n,
                               long stride) {
         /* bw[c * stride + i], c = A, C, G, T, non-ACGT: the bases of block i of the
            hi/lo/non-ACGT plane triples at ``planes`` that are c */
@@ -80,6 +87,22 @@ cdef extern from *:
             bw[3 * stride + i] = h & l & ~x;
             bw[4 * stride + i] = x;
         }
+    }
+    static uint64_t pm_busy(const uint64_t* restrict a,
+                                      const uint64_t* restrict b, int n) {
+        /* bit j set when a[j] | b[j] is not zero (j < n <= 64) */
+        uint64_t m = 0;
+        int j = 0;
+    #ifdef __AVX2__
+        typedef double pm_d4 __attribute__((vector_size(32)));
+        for (; j + 4 <= n; j += 4) {
+            pm_v4 z = PM_LD(a + j) | PM_LD(b + j);
+            pm_v4 nz = (pm_v4)(z != (z ^ z));
+            m |= (uint64_t)__builtin_ia32_movmskpd256((pm_d4)nz) << j;
+        }
+    #endif
+        for (; j < n; j++) m |= (uint64_t)((a[j] | b[j]) != 0) << j;
+        return m;
     }
     static int pm_cpu_has_avx2(void) {
     #if defined(__x86_64__) || defined(__i386__)
@@ -100,13 +123,15 @@ cdef extern from *:
     """
     int pm_cpu_has_popcnt() noexcept nogil
     int pm_cpu_has_avx2() noexcept nogil
+    uint64_t pm_busy(const uint64_t* a, const uint64_t* b, int n) noexcept nogil
     void pm_base_words(uint64_t* bw, const uint64_t* planes, long n, long stride) noexcept nogil
     void pm_terms(uint64_t* out, const uint64_t* start, const char** srcs,
-                  const unsigned char* ends, int nrows, int nb) noexcept nogil
+                  const int32_t* shifts, const unsigned char* ends, int nrows,
+                  int nb) noexcept nogil
     void pm_shift_copy(uint64_t* dst, const uint64_t* src, long n, int s) noexcept nogil
     unsigned long long pm_mism_general(unsigned long long h, unsigned long long l,
                                        unsigned long long n,
-                                       const unsigned long long* q) noexcept nogil
+                                       const uint64_t* q) noexcept nogil
     int pm_popcount(unsigned long long x) noexcept nogil
     int pm_ctz(unsigned long long x) noexcept nogil
 
@@ -131,7 +156,7 @@ DEF QW_DEG = 7
 # Blocks per batch of candidate masks (small enough for the batch to stay in L1), and
 # the length of each per-batch word array: the block before the batch, the batch, the
 # block after it and room for the vector loads' overreach.
-DEF BATCH = 64
+DEF BATCH = 256
 DEF STRIDE = BATCH + 4
 
 
@@ -149,33 +174,55 @@ cdef void batch_words(const uint64_t* words, int64_t b0, int nb, uint64_t* bw) n
     pm_base_words(bw + 1, words, nb + 1, STRIDE)
 
 
-# Most rows a row set may have (PAM rows fit a 64-base window; seed rows are capped by
-# the planner well below this).
-DEF MAX_ROWS = 128
-
-
 cdef struct RowSet:
     # rows of a PAM or seed row set in the form pm_terms takes; code = allowed-base mask
     # (A=1 C=2 G=4 T=8) + 16 when a non-ACGT letter is admitted
     int n
-    int code[MAX_ROWS]
-    int off[MAX_ROWS]
-    unsigned char end[MAX_ROWS]
-    const char* src[MAX_ROWS]
+    int32_t* code
+    int32_t* off
+    int32_t* shift  # bits pm_terms shifts the row's stream by (0: a shifted copy is read)
+    unsigned char* end
+    const char** src
 
 
-cdef int rowset_init(RowSet* rs, const int32_t[:, ::1] rows, bint seed) except -1:
-    """Rows ``(offset, allowed mask, non-ACGT admitted, single base, [last of term])``;
-    PAM rows form one term."""
+cdef object rowset_init(RowSet* rs, const int32_t[:, ::1] rows, bint seed):
+    """Fill ``rs`` from rows ``(offset, allowed mask, non-ACGT admitted, single base,
+    [last of term])`` (PAM rows form one term); returns the arrays it points into, which
+    the caller keeps alive."""
     cdef Py_ssize_t r, n = rows.shape[0]
-    if n > MAX_ROWS:
-        raise ValueError(f"{n} kernel rows exceed the limit of {MAX_ROWS}")
-    rs.n = <int>n
+    cdef int32_t[::1] code = np.empty(n + 1, dtype=np.int32)
+    cdef int32_t[::1] off = np.empty(n + 1, dtype=np.int32)
+    cdef uint8_t[::1] end = np.empty(n + 1, dtype=np.uint8)
+    cdef uintptr_t[::1] src = np.empty(n + 1, dtype=np.uintp)
+    cdef int32_t[::1] shift = np.zeros(n + 1, dtype=np.int32)
     for r in range(n):
-        rs.off[r] = rows[r, 0]
-        rs.code[r] = rows[r, 1] | (16 if rows[r, 2] else 0)
-        rs.end[r] = <unsigned char>(rows[r, 4] if seed else r == n - 1)
-    return 0
+        off[r] = rows[r, 0]
+        code[r] = rows[r, 1] | (16 if rows[r, 2] else 0)
+        end[r] = <uint8_t>(rows[r, 4] if seed else r == n - 1)
+    rs.n = <int>n
+    rs.code = &code[0]
+    rs.off = &off[0]
+    rs.shift = &shift[0]
+    rs.end = &end[0]
+    rs.src = <const char**>&src[0]
+    return (code, off, end, src, shift)
+
+
+cdef void rowsets_shifts(RowSet** sets, int nsets) noexcept:
+    """Choose how each row gets its bit alignment: rows sharing (bases, offset mod 8) with
+    another row read one shifted copy built per batch; a row alone shifts its own words
+    (two loads and two shifts, cheaper than building a copy for one reader)."""
+    cdef int uses[256]
+    cdef int i, r, slot
+    for i in range(256):
+        uses[i] = 0
+    for i in range(nsets):
+        for r in range(sets[i].n):
+            uses[sets[i].code[r] * 8 + (sets[i].off[r] & 7)] += 1
+    for i in range(nsets):
+        for r in range(sets[i].n):
+            slot = sets[i].code[r] * 8 + (sets[i].off[r] & 7)
+            sets[i].shift[r] = 0 if uses[slot] > 1 else sets[i].off[r] & 7
 
 
 cdef const uint64_t* code_words(const uint64_t* bw, uint64_t* srcbuf, int32_t* stamp,
@@ -211,7 +258,8 @@ cdef void rowset_sources(RowSet* rs, const uint64_t* bw, uint64_t* srcbuf, int32
     for r in range(rs.n):
         off = rs.off[r]
         shift = off & 7
-        rs.src[r] = (<const char*>code_words(bw, srcbuf, stamp, batch_no, rs.code[r], shift, nb)
+        rs.src[r] = (<const char*>code_words(bw, srcbuf, stamp, batch_no, rs.code[r],
+                                              0 if rs.shift[r] else shift, nb)
                      + 8 + (off - shift) // 8)
 
 
@@ -224,10 +272,10 @@ cdef void batch_masks(RowSet* pam, RowSet* seed, const uint64_t* ones, uint64_t*
     s + k is admitted.
     """
     if seed.n == 0:
-        pm_terms(out, ones, pam.src, pam.end, pam.n, nb)
+        pm_terms(out, ones, pam.src, pam.shift, pam.end, pam.n, nb)
         return
-    pm_terms(pacc, ones, pam.src, pam.end, pam.n, nb)
-    pm_terms(out, pacc, seed.src, seed.end, seed.n, nb)
+    pm_terms(pacc, ones, pam.src, pam.shift, pam.end, pam.n, nb)
+    pm_terms(out, pacc, seed.src, seed.shift, seed.end, seed.n, nb)
 
 
 cdef inline uint64_t mism_bits(uint64_t h, uint64_t l, uint64_t n,
@@ -445,20 +493,24 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     cdef uint64_t* masks_f = bw + 7 * STRIDE
     cdef uint64_t* masks_r = bw + 8 * STRIDE
     # per (row code, bit shift): derived word arrays, stamped with the batch that built them
-    cdef uint64_t[::1] derived = np.zeros(32 * 8 * STRIDE, dtype=np.uint64)
+    cdef uint64_t[::1] derived = np.empty(32 * 8 * STRIDE, dtype=np.uint64)
     cdef int32_t[::1] stamps = np.full(32 * 8, -1, dtype=np.int32)
     cdef int32_t batch_no = 0
     cdef RowSet rows_pf, rows_pr, rows_sf, rows_sr
-    rowset_init(&rows_pf, pam_f, False)
-    rowset_init(&rows_pr, pam_r, False)
-    rowset_init(&rows_sf, seed_f, True)
-    rowset_init(&rows_sr, seed_r, True)
+    keep = (rowset_init(&rows_pf, pam_f, False), rowset_init(&rows_pr, pam_r, False),
+            rowset_init(&rows_sf, seed_f, True), rowset_init(&rows_sr, seed_r, True))
+    cdef RowSet* all_sets[4]
+    all_sets[0] = &rows_pf
+    all_sets[1] = &rows_pr
+    all_sets[2] = &rows_sf
+    all_sets[3] = &rows_sr
+    rowsets_shifts(all_sets, 4)
     for j in range(BATCH):
         ones[j] = ~(<uint64_t>0)
     cdef int64_t batch0 = 0
     cdef uint64_t busy
     cdef bint full = False
-    cdef int nb
+    cdef int nb, part
     b_lo = lo >> 6
     b_hi = (hi + 63) >> 6
     with nogil:
@@ -475,136 +527,137 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
             rowset_sources(&rows_sr, bw, &derived[0], &stamps[0], batch_no, nb)
             batch_masks(&rows_pf, &rows_sf, ones, pacc, nb, masks_f)
             batch_masks(&rows_pr, &rows_sr, ones, pacc, nb, masks_r)
-            busy = 0  # blocks of the batch with a candidate on either strand
-            for j in range(nb):
-                if masks_f[j] | masks_r[j]:
-                    busy |= (<uint64_t>1) << j
-            while busy:
-                j = pm_ctz(busy)
-                busy &= busy - 1
-                p0 = (batch0 + j) * 64
-                lowmask = ~(<uint64_t>0)
-                if p0 < lo:
-                    lowmask &= ~(<uint64_t>0) << (lo - p0)
-                if p0 + 64 > hi:
-                    lowmask &= ((<uint64_t>1) << (hi - p0)) - 1
-                cf = masks_f[j] & lowmask
-                cr = masks_r[j] & lowmask
-                if (cf | cr) == 0:
-                    continue
-                if cap - nh < 128 * per_anchor:
-                    # not enough room for a whole block: find the first anchor to redo
-                    next_anchor = p0 + pm_ctz(cf | cr)
-                    full = True
+            for part in range(0, nb, 64):
+                if full:
                     break
-                for b in range(5):
-                    bw_prv[b] = bw[b * STRIDE + j]
-                    bw_cur[b] = bw[b * STRIDE + j + 1]
-                    bw_nxt[b] = bw[b * STRIDE + j + 2]
-                for b in range(3):
-                    pw_cur[b] = words[(batch0 + j) * NPLANES + b]
-                    pw_nxt[b] = words[(batch0 + j + 1) * NPLANES + b]
-                for strand in range(2):
-                    cand = cf if strand == 0 else cr
-                    if nq > 0 and pm_popcount(cand) >= (DENSE_MIN_SIMPLE if simple
-                                                         else DENSE_MIN_BULGE):
-                        cand = dense_filter(bw_prv, bw_cur, bw_nxt, cand, strand, nq,
-                                            &qk[0, 0, 0], &qc[0, 0, 0], &qn[0, 0], qm, groups,
-                                            max_shift)
-                    while cand:
-                        t = pm_ctz(cand)
-                        cand &= cand - 1
-                        s = p0 + t
-                        if simple:
-                            if s < x_lo or s > x_hi:
-                                continue
-                            # the window lies in this block and the next: shift it out of
-                            # the planes already in registers
-                            if t == 0:
-                                h0 = pw_cur[0]
-                                l0 = pw_cur[1]
-                                n0 = pw_cur[2]
-                            else:
-                                h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
-                                l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
-                                n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
-                            if not any_general:  # the usual case: A/C/G/T guides only
-                                for qi in range(nq):
-                                    q = qbase + (qi * 2 + strand) * qstride
-                                    x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
-                                    cnt = pm_popcount(x0)
-                                    if cnt <= qm[qi]:
-                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                                  cnt)
-                            else:
-                                for qi in range(nq):
-                                    q = qbase + (qi * 2 + strand) * qstride
-                                    x0 = mism_bits(h0, l0, n0, q, qg[qi])
-                                    cnt = pm_popcount(x0)
-                                    if cnt <= qm[qi]:
-                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                                  cnt)
-                            continue
-                        # one window read serves every query and shift
-                        wh = word_at(words, s - max_shift, PLANE_HI)
-                        wl = word_at(words, s - max_shift, PLANE_LO)
-                        wn = word_at(words, s - max_shift, PLANE_N)
-                        h0 = wh >> max_shift
-                        l0 = wl >> max_shift
-                        n0 = wn >> max_shift
-                        # groups of this strand whose site fits the contig at this anchor,
-                        # with their shifted windows: the same for every guide
-                        nvalid = 0
-                        for g in range(ng):
-                            if gp[g * 9 + 0] != strand:
-                                continue
-                            if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
-                                continue
-                            sh = max_shift + gp[g * 9 + 3]
-                            vg[nvalid] = <int32_t>g
-                            vh[nvalid] = wh >> sh
-                            vl[nvalid] = wl >> sh
-                            vn[nvalid] = wn >> sh
-                            nvalid += 1
-                        for qi in range(nq):
-                            q = qbase + (qi * 2 + strand) * qstride
-                            general = qg[qi]
-                            m = qm[qi]
-                            x0 = mism_bits(h0, l0, n0, q, general)
-                            for k in range(nvalid):
-                                g = vg[k]
-                                gtype = gp[g * 9 + 1]
-                                if gtype == 0:
-                                    cnt = pm_popcount(x0)
-                                    if cnt <= m:
-                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                                  cnt)
+                # blocks of this part with a candidate on either strand
+                busy = pm_busy(masks_f + part, masks_r + part, min(nb - part, 64))
+                while busy:
+                    j = part + pm_ctz(busy)
+                    busy &= busy - 1
+                    p0 = (batch0 + j) * 64
+                    lowmask = ~(<uint64_t>0)
+                    if p0 < lo:
+                        lowmask &= ~(<uint64_t>0) << (lo - p0)
+                    if p0 + 64 > hi:
+                        lowmask &= ((<uint64_t>1) << (hi - p0)) - 1
+                    cf = masks_f[j] & lowmask
+                    cr = masks_r[j] & lowmask
+                    if (cf | cr) == 0:
+                        continue
+                    if cap - nh < 128 * per_anchor:
+                        # not enough room for a whole block: find the first anchor to redo
+                        next_anchor = p0 + pm_ctz(cf | cr)
+                        full = True
+                        break
+                    for b in range(3):
+                        pw_cur[b] = words[(batch0 + j) * NPLANES + b]
+                        pw_nxt[b] = words[(batch0 + j + 1) * NPLANES + b]
+                    for strand in range(2):
+                        cand = cf if strand == 0 else cr
+                        if nq > 0 and pm_popcount(cand) >= (DENSE_MIN_SIMPLE if simple
+                                                             else DENSE_MIN_BULGE):
+                            for b in range(5):
+                                bw_prv[b] = bw[b * STRIDE + j]
+                                bw_cur[b] = bw[b * STRIDE + j + 1]
+                                bw_nxt[b] = bw[b * STRIDE + j + 2]
+                            cand = dense_filter(bw_prv, bw_cur, bw_nxt, cand, strand, nq,
+                                                &qk[0, 0, 0], &qc[0, 0, 0], &qn[0, 0], qm, groups,
+                                                max_shift)
+                        while cand:
+                            t = pm_ctz(cand)
+                            cand &= cand - 1
+                            s = p0 + t
+                            if simple:
+                                if s < x_lo or s > x_hi:
                                     continue
-                                xd = mism_bits(vh[k], vl[k], vn[k], q, general)
-                                # every protospacer position is counted in one of the two
-                                # windows, so positions mismatched in both bound the count
-                                if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
+                                # the window lies in this block and the next: shift it out of
+                                # the planes already in registers
+                                if t == 0:
+                                    h0 = pw_cur[0]
+                                    l0 = pw_cur[1]
+                                    n0 = pw_cur[2]
+                                else:
+                                    h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
+                                    l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
+                                    n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
+                                if not any_general:  # the usual case: A/C/G/T guides only
+                                    for qi in range(nq):
+                                        q = qbase + (qi * 2 + strand) * qstride
+                                        x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
+                                        cnt = pm_popcount(x0)
+                                        if cnt <= qm[qi]:
+                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                      out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                      cnt)
+                                else:
+                                    for qi in range(nq):
+                                        q = qbase + (qi * 2 + strand) * qstride
+                                        x0 = mism_bits(h0, l0, n0, q, qg[qi])
+                                        cnt = pm_popcount(x0)
+                                        if cnt <= qm[qi]:
+                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                      out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                      cnt)
+                                continue
+                            # one window read serves every query and shift
+                            wh = word_at(words, s - max_shift, PLANE_HI)
+                            wl = word_at(words, s - max_shift, PLANE_LO)
+                            wn = word_at(words, s - max_shift, PLANE_N)
+                            h0 = wh >> max_shift
+                            l0 = wl >> max_shift
+                            n0 = wn >> max_shift
+                            # groups of this strand whose site fits the contig at this anchor,
+                            # with their shifted windows: the same for every guide
+                            nvalid = 0
+                            for g in range(ng):
+                                if gp[g * 9 + 0] != strand:
                                     continue
-                                best = 1000
-                                best_v = -1
-                                for v in range(gp[g * 9 + 4], gp[g * 9 + 5]):
-                                    cnt = pm_popcount(xd & vm[v * 3 + 0]) + pm_popcount(x0 & vm[v * 3 + 1])
-                                    if cnt > m:
+                                if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
+                                    continue
+                                sh = max_shift + gp[g * 9 + 3]
+                                vg[nvalid] = <int32_t>g
+                                vh[nvalid] = wh >> sh
+                                vl[nvalid] = wl >> sh
+                                vn[nvalid] = wn >> sh
+                                nvalid += 1
+                            for qi in range(nq):
+                                q = qbase + (qi * 2 + strand) * qstride
+                                general = qg[qi]
+                                m = qm[qi]
+                                x0 = mism_bits(h0, l0, n0, q, general)
+                                for k in range(nvalid):
+                                    g = vg[k]
+                                    gtype = gp[g * 9 + 1]
+                                    if gtype == 0:
+                                        cnt = pm_popcount(x0)
+                                        if cnt <= m:
+                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                      out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                      cnt)
                                         continue
-                                    if all_placements:
+                                    xd = mism_bits(vh[k], vl[k], vn[k], q, general)
+                                    # every protospacer position is counted in one of the two
+                                    # windows, so positions mismatched in both bound the count
+                                    if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
+                                        continue
+                                    best = 1000
+                                    best_v = -1
+                                    for v in range(gp[g * 9 + 4], gp[g * 9 + 5]):
+                                        cnt = pm_popcount(xd & vm[v * 3 + 0]) + pm_popcount(x0 & vm[v * 3 + 1])
+                                        if cnt > m:
+                                            continue
+                                        if all_placements:
+                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                      out_bpos, out_mm, nh, qi, s, strand, gtype,
+                                                      gp[g * 9 + 2], vp[v], cnt)
+                                        elif cnt < best:
+                                            best = cnt
+                                            best_v = v
+                                    if best_v >= 0:
                                         nh = emit(out_q, out_pos, out_strand, out_type, out_size,
                                                   out_bpos, out_mm, nh, qi, s, strand, gtype,
-                                                  gp[g * 9 + 2], vp[v], cnt)
-                                    elif cnt < best:
-                                        best = cnt
-                                        best_v = v
-                                if best_v >= 0:
-                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                              out_bpos, out_mm, nh, qi, s, strand, gtype,
-                                              gp[g * 9 + 2], vp[best_v], best)
+                                                  gp[g * 9 + 2], vp[best_v], best)
     return nh, next_anchor
 
 
