@@ -19,6 +19,8 @@ def cpu_flags(name: str) -> list[str]:
         return ["-mpopcnt"] if X86 else []
     if name.endswith("_avx2"):
         return ["-mavx2", "-mpopcnt"] if X86 else []
+    if name.endswith("_avx512"):
+        return ["-mavx512f", "-mavx2", "-mpopcnt"] if X86 else []
     return []
 
 

@@ -82,7 +82,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="reuse / keep the store at this path")
     ap.add_argument("--no-candidate-count", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3,
+    ap.add_argument("--repeat", type=int, default=5,
                     help="runs per configuration; the fastest is reported")
     ap.add_argument("--no-filter-comparison", action="store_true",
                     help="skip the scans with the seed filter turned off")

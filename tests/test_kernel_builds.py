@@ -16,13 +16,15 @@ try:
 except ImportError:  # pragma: no cover - non-x86 builds
     scan_popcnt = None
 try:
-    from pmcore._kernels import scan_avx2
+    from pmcore._kernels import scan_avx2, scan_avx512
 except ImportError:  # pragma: no cover - non-x86 builds
-    scan_avx2 = None
+    scan_avx2 = scan_avx512 = None
 if scan_popcnt is not None and not scan.cpu_has_popcnt():  # pragma: no cover
     scan_popcnt = None
 if scan_avx2 is not None and not scan.cpu_has_avx2():  # pragma: no cover - older CPUs
     scan_avx2 = None
+if scan_avx512 is not None and not scan.cpu_has_avx512():  # pragma: no cover - older CPUs
+    scan_avx512 = None
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def test_builds_agree(store, monkeypatch, dna, rna, allp, pam):
     layout = SiteLayout(20, pam, 3, dna, rna)
     ref = run_with(scan_py, store, monkeypatch, layout, queries, allp, seed_filter=False)
     assert ref.shape[1] > 0
-    for module in (scan, scan_popcnt, scan_avx2, scan_py):
+    for module in (scan, scan_popcnt, scan_avx2, scan_avx512, scan_py):
         for seed_filter in (True, False):
             if module is not None and (module, seed_filter) != (scan_py, False):
                 got = run_with(module, store, monkeypatch, layout, queries, allp, seed_filter)
@@ -91,16 +93,21 @@ def test_pack_twin_agrees():
     assert pack.pack_bases(b"ACGT-ACGT", *a, 0) == pack_py.pack_bases(b"ACGT-ACGT", *b, 0) == 4
 
 
-@pytest.mark.parametrize("cap,allowed", [("generic", {"scan"}), ("popcnt", {"scan", "scan_popcnt"}),
-                                         ("", {"scan", "scan_popcnt", "scan_avx2"})])
+@pytest.mark.parametrize("cap,allowed", [
+    ("generic", {"scan"}), ("popcnt", {"scan", "scan_popcnt"}),
+    ("avx2", {"scan", "scan_popcnt", "scan_avx2"}),
+    ("", {"scan", "scan_popcnt", "scan_avx2", "scan_avx512"})])
 def test_cpu_cap_selects_build(monkeypatch, cap, allowed):
     from pmcore import kernels
 
     monkeypatch.setenv("PMCORE_CPU", cap)
     name = kernels.scan_module().__name__.rsplit(".", 1)[-1]
     assert name in allowed
-    if cap == "" and scan.cpu_has_avx2():
-        assert name == "scan_avx2"
+    best = [b for b, ok in (("scan_avx512", scan.cpu_has_avx512()),
+                            ("scan_avx2", scan.cpu_has_avx2()),
+                            ("scan_popcnt", scan.cpu_has_popcnt()), ("scan", True))
+            if ok and b in allowed][0]
+    assert name == best
     monkeypatch.setenv("PMCORE_CPU", "sse9")
     with pytest.raises(ImportError, match="PMCORE_CPU"):
         kernels.scan_module()

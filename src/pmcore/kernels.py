@@ -6,6 +6,7 @@ Chosen once at import from ``PMCORE_IMPLEMENTATION`` (``cython``, the default, o
 
 from __future__ import annotations
 
+import importlib
 import os
 
 _REQUESTED = os.environ.get("PMCORE_IMPLEMENTATION", "cython").strip().lower()
@@ -15,30 +16,30 @@ if _REQUESTED not in ("cython", "python"):
 IMPLEMENTATION = _REQUESTED
 
 
+_BUILDS = ("generic", "popcnt", "avx2", "avx512")  # in order of preference, last best
+
+
 def scan_module():
-    """The scan kernel module: the best build this CPU runs (AVX2, else POPCNT, else
-    generic; ``PMCORE_CPU=generic`` or ``popcnt`` caps the choice), or the pure-Python
-    twin."""
+    """The scan kernel module: the best build this CPU runs (AVX-512, AVX2, POPCNT or
+    generic; ``PMCORE_CPU=generic``, ``popcnt`` or ``avx2`` caps the choice), or the
+    pure-Python twin."""
     if IMPLEMENTATION == "python":
         from ._kernels import scan_py
 
         return scan_py
     from ._kernels import scan
 
-    cap = os.environ.get("PMCORE_CPU", "").strip().lower()
-    if cap not in ("", "generic", "popcnt", "avx2"):
-        raise ImportError(f"PMCORE_CPU must be 'generic', 'popcnt' or 'avx2', not {cap!r}")
-    if cap in ("", "avx2") and scan.cpu_has_avx2():
-        try:
-            from ._kernels import scan_avx2
-
-            return scan_avx2
-        except ImportError:  # a build without the variant (non-x86)
-            pass
-    if cap != "generic" and scan.cpu_has_popcnt():
-        from ._kernels import scan_popcnt
-
-        return scan_popcnt
+    cap = os.environ.get("PMCORE_CPU", "").strip().lower() or _BUILDS[-1]
+    if cap not in _BUILDS:
+        raise ImportError(f"PMCORE_CPU must be one of {', '.join(_BUILDS)}, not {cap!r}")
+    runs = {"generic": True, "popcnt": scan.cpu_has_popcnt(), "avx2": scan.cpu_has_avx2(),
+            "avx512": scan.cpu_has_avx512()}
+    for build in reversed(_BUILDS[1:_BUILDS.index(cap) + 1]):
+        if runs[build]:
+            try:
+                return importlib.import_module(f"{__package__}._kernels.scan_{build}")
+            except ImportError:  # a build without the variant (non-x86)
+                continue
     return scan
 
 

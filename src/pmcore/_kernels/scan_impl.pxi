@@ -1,7 +1,7 @@
-# Body of the off-target scan kernel, compiled three times: ``scan.pyx`` for any x86-64 /
-# other CPU, ``scan_popcnt.pyx`` with the POPCNT instruction and ``scan_avx2.pyx`` with
-# AVX2 + POPCNT enabled (the best one the CPU runs is chosen at run time). Keep this file
-# free of anything that differs between the builds.
+# Body of the off-target scan kernel, compiled four times: ``scan.pyx`` for any x86-64 /
+# other CPU, ``scan_popcnt.pyx`` with the POPCNT instruction, ``scan_avx2.pyx`` with AVX2
+# and ``scan_avx512.pyx`` with AVX-512F as well (the best one the CPU runs is chosen at
+# run time). Keep this file free of anything that differs between the builds.
 """Off-target scan kernel: PAM candidates by bit-parallel masks, then mismatch and bulge
 counting by XOR/popcount on 64-base windows of the packed genome.
 
@@ -31,6 +31,15 @@ cdef extern from *:
        instruction in the AVX2 build, two SSE2 ones elsewhere). */
     typedef uint64_t pm_v4 __attribute__((vector_size(32), aligned(1), may_alias));
     #define PM_LD(p) (*(const pm_v4*)(p))
+    /* pm_terms' vectors: eight words (one zmm register) in the AVX-512 build */
+    #if defined(__AVX512F__)
+    #define PM_VW 8
+    #else
+    #define PM_VW 4
+    #endif
+    #define PM_NV (32 / PM_VW)
+    typedef uint64_t pm_vec __attribute__((vector_size(8 * PM_VW), aligned(1), may_alias));
+    #define PM_LDV(p) (*(const pm_vec*)(p))
     static void pm_terms(uint64_t* restrict out,
                          const uint64_t* restrict start,
                          const char* const* restrict srcs, const int32_t* restrict shifts,
@@ -38,29 +47,31 @@ cdef extern from *:
         /* out[j] = OR over terms (runs of rows, each closed by ends[r]) of start[j] AND
            the term's rows, for blocks j < nb rounded up to 32. Row r admits the lanes
            of block j set in the bit stream at byte srcs[r] + 8 j, advanced by
-           shifts[r] (0-7) bits. Eight vectors (32 blocks) per step keep the
-           accumulators in registers; a term's start and the result stay in memory. */
+           shifts[r] (0-7) bits. 32 blocks per step (eight AVX2 or four AVX-512
+           vectors) keep the accumulators in registers; a term's start and the result
+           stay in memory. */
         int j, r, v;
         for (j = 0; j < nb; j += 32) {
-            pm_v4 acc[8];
-            for (v = 0; v < 8; v++) {
-                acc[v] = PM_LD(start + j + 4 * v);
-                *(pm_v4*)(out + j + 4 * v) = acc[v] ^ acc[v];
+            pm_vec acc[PM_NV];
+            for (v = 0; v < PM_NV; v++) {
+                acc[v] = PM_LDV(start + j + PM_VW * v);
+                *(pm_vec*)(out + j + PM_VW * v) = acc[v] ^ acc[v];
             }
             for (r = 0; r < nrows; r++) {
                 const char* c = srcs[r] + 8 * j;
                 int sh = shifts[r];
                 if (sh == 0) {
-                    for (v = 0; v < 8; v++) acc[v] &= PM_LD(c + 32 * v);
+                    for (v = 0; v < PM_NV; v++) acc[v] &= PM_LDV(c + 8 * PM_VW * v);
                 } else {
                     int back = 64 - sh;
-                    for (v = 0; v < 8; v++)
-                        acc[v] &= (PM_LD(c + 32 * v) >> sh) | (PM_LD(c + 8 + 32 * v) << back);
+                    for (v = 0; v < PM_NV; v++)
+                        acc[v] &= (PM_LDV(c + 8 * PM_VW * v) >> sh)
+                                  | (PM_LDV(c + 8 + 8 * PM_VW * v) << back);
                 }
                 if (ends[r]) {
-                    for (v = 0; v < 8; v++) {
-                        *(pm_v4*)(out + j + 4 * v) |= acc[v];
-                        acc[v] = PM_LD(start + j + 4 * v);
+                    for (v = 0; v < PM_NV; v++) {
+                        *(pm_vec*)(out + j + PM_VW * v) |= acc[v];
+                        acc[v] = PM_LDV(start + j + PM_VW * v);
                     }
                 }
             }
@@ -104,6 +115,15 @@ cdef extern from *:
         for (; j < n; j++) m |= (uint64_t)((a[j] | b[j]) != 0) << j;
         return m;
     }
+    static int pm_cpu_has_avx512(void) {
+    #if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")
+               && __builtin_cpu_supports("popcnt");
+    #else
+        return 0;
+    #endif
+    }
     static int pm_cpu_has_avx2(void) {
     #if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
@@ -123,6 +143,7 @@ cdef extern from *:
     """
     int pm_cpu_has_popcnt() noexcept nogil
     int pm_cpu_has_avx2() noexcept nogil
+    int pm_cpu_has_avx512() noexcept nogil
     uint64_t pm_busy(const uint64_t* a, const uint64_t* b, int n) noexcept nogil
     void pm_base_words(uint64_t* bw, const uint64_t* planes, long n, long stride) noexcept nogil
     void pm_terms(uint64_t* out, const uint64_t* start, const char** srcs,
@@ -669,6 +690,11 @@ def cpu_has_popcnt():
 def cpu_has_avx2():
     """True when this CPU executes AVX2 (and POPCNT) instructions."""
     return bool(pm_cpu_has_avx2())
+
+
+def cpu_has_avx512():
+    """True when this CPU executes AVX-512F (and AVX2, POPCNT) instructions."""
+    return bool(pm_cpu_has_avx512())
 
 
 def stream_pass(const uint64_t[:, ::1] blocks):
