@@ -28,8 +28,9 @@ def _guides(n, seed=1):
     return [Query(f"g{i}", "".join(rng.choice(list("ACGT"), 20)), 4) for i in range(n)]
 
 
-def _run(store, queries, dna=0, rna=0, threads=1):
-    search = OffTargetSearch(store, queries, SiteLayout(20, "NGG", 3, dna, rna), threads=threads)
+def _run(store, queries, dna=0, rna=0, threads=1, seed_filter=True):
+    search = OffTargetSearch(store, queries, SiteLayout(20, "NGG", 3, dna, rna), threads=threads,
+                             seed_filter=seed_filter)
     return sum(len(raw) for _, raw in search.raw_batches())
 
 
@@ -42,6 +43,13 @@ def test_stream_pass(benchmark, store):
 def test_scan_mismatches(benchmark, store, n):
     queries = _guides(n)
     benchmark(_run, store, queries)
+
+
+@pytest.mark.parametrize("n,dna", [(1, 0), (4, 0), (1, 1)])
+def test_scan_seed_filter_off(benchmark, store, n, dna):
+    """The same small-guide-set scans without the seed filter (same hits)."""
+    queries = _guides(n)
+    assert benchmark(_run, store, queries, dna, dna, 1, False) == _run(store, queries, dna, dna)
 
 
 @pytest.mark.parametrize("n", [1, 20])
