@@ -259,3 +259,28 @@ def test_cohort_file_without_the_requested_sample_is_a_population_file(tmp_path,
     assert got == {("patient.vcf", "P1", "2", ("x1",), "reference"),
                    ("cohort.vcf", None, None, ("c1",), "both")}
     assert any("none of the requested samples" in w for w in warnings)
+
+
+def test_reference_hits_given_are_not_scanned_again(tmp_path, store, monkeypatch):
+    from pmcore import variant_search
+    from pmcore.offtarget import GuideSearch
+
+    body = vline(103, CHR1[103], "A", "rsMM", "AF=0.3") + vline(222, "C", "G", "rsNEW2", "AF=0.4")
+    path = write(tmp_path, body)
+    plain = run(store, path)
+    ref = pa.Table.from_batches(list(GuideSearch(store, [GuideRecord("g1", GUIDE, 1)], NUC,
+                                                 mismatches=2).batches()))
+    scans = []
+    real = variant_search.GuideSearch
+
+    def counting(st, records, *a, **kw):
+        scans.append(st is store)
+        return real(st, records, *a, **kw)
+
+    monkeypatch.setattr(variant_search, "GuideSearch", counting)
+    given = run(store, path, reference_hits=ref)
+    assert given.equals(plain)
+    assert True not in scans  # only haplotype stores were scanned
+    assert scans  # ... and they were
+    with pytest.raises(InputError, match="schema"):
+        run(store, path, reference_hits=ref.drop_columns(["mismatches"]))

@@ -233,7 +233,8 @@ def _grna_scan(m, store, nuclease, genome_digest, cache, threads, progress=None)
     return table
 
 
-def _variant_scan(m, store, nuclease, genome_digest, cache, threads, notes) -> pa.Table | None:
+def _variant_scan(m, store, nuclease, genome_digest, cache, threads, notes,
+                  reference_hits: pa.Table | None = None) -> pa.Table | None:
     import pyarrow.parquet as pq
 
     vcfs = [*m.patient_vcfs, *m.population_vcfs]
@@ -263,7 +264,8 @@ def _variant_scan(m, store, nuclease, genome_digest, cache, threads, notes) -> p
                                  mismatches=e.mismatches, dna_bulges=e.dna_bulges,
                                  rna_bulges=e.rna_bulges, threads=threads,
                                  chrom_alias=None if m.chrom_alias is None else str(m.chrom_alias),
-                                 samples=m.samples, warnings=warnings)
+                                 samples=m.samples, warnings=warnings,
+                                 reference_hits=reference_hits)
     for w in warnings[:20]:
         notes.setdefault("*", []).append(f"VCF: {w}")
     with cache.entry("variants", key) as d:
@@ -581,7 +583,8 @@ def run_pipeline(manifest, outdir, *, threads: int = 1, command: str | None = No
                 write_parquet(guides, work / "guides.parquet", record)
                 say(f"off-target scan: {hits.height} site(s) for {len(m.grna_variants())} "
                     "gRNA variant(s)")
-                vh = _variant_scan(m, store, nuclease, genome_digest, cache, threads, notes)
+                vh = _variant_scan(m, store, nuclease, genome_digest, cache, threads, notes,
+                                   reference_hits=raw)
                 if vh is not None:
                     vh = annotate_hits(pl.from_arrow(vh), gene_model=gm, regions=regions)
                     write_parquet(vh, work / "variant_hits.parquet", record)

@@ -554,7 +554,8 @@ def for_text(table):
 def search_with_variants(store, guide_records, nuclease, vcf_paths, *, mismatches: int = 4,
                          dna_bulges: int = 0, rna_bulges: int = 0, threads: int = 1,
                          chrom_alias=None, samples=None, max_allele_len: int = MAX_ALLELE_LEN,
-                         warnings: list | None = None) -> pa.Table:
+                         warnings: list | None = None,
+                         reference_hits: pa.Table | None = None) -> pa.Table:
     """Off-target sites of ``guide_records`` in the reference and in the haplotypes that
     the VCF files describe (module docs; docs/variants.md).
 
@@ -577,6 +578,10 @@ def search_with_variants(store, guide_records, nuclease, vcf_paths, *, mismatche
         Alleles changing more bases are skipped with a warning.
     warnings : list, optional
         Receives the warnings (skipped alleles, overlapping variants, unknown contigs).
+    reference_hits : pyarrow.Table, optional
+        The reference genome's hits of these guides at these limits (``HITS_SCHEMA``, as
+        ``GuideSearch(...).batches()`` gives them), when the caller already has them: the
+        reference is then not scanned again.
 
     Returns
     -------
@@ -610,9 +615,14 @@ def search_with_variants(store, guide_records, nuclease, vcf_paths, *, mismatche
     if missing:
         raise InputError(f"sample(s) {', '.join(missing)} not in any VCF (samples there: "
                          f"{', '.join(sorted(seen_samples)[:6]) or 'none'})")
-    ref = _table(GuideSearch(store, guide_records, nuclease, mismatches=mismatches,
-                             dna_bulges=dna_bulges, rna_bulges=rna_bulges,
-                             threads=threads).batches())
+    if reference_hits is None:
+        ref = _table(GuideSearch(store, guide_records, nuclease, mismatches=mismatches,
+                                 dna_bulges=dna_bulges, rna_bulges=rna_bulges,
+                                 threads=threads).batches())
+    elif reference_hits.schema.remove_metadata() != HITS_SCHEMA.remove_metadata():
+        raise InputError("reference_hits do not have the hits table's schema")
+    else:
+        ref = reference_hits
     alt = alternative_hits(store, haplotypes, guide_records, nuclease, mismatches=mismatches,
                            dna_bulges=dna_bulges, rna_bulges=rna_bulges, threads=threads)
     touched = touched_mask(ref, haplotypes)
