@@ -41,7 +41,7 @@ _scan = kernels.scan_module()
 
 MAX_MISMATCHES = 8
 MAX_BULGE = 3
-CHUNK_BASES = 1 << 22
+CHUNK_BASES = 1 << 24
 RELEASE_MIN_BYTES = 256 << 20  # stores larger than this are unmapped chunk by chunk
 OUT_CAPACITY = 1 << 18
 BULGE_NAMES = {0: "X", 1: "DNA", 2: "RNA"}

@@ -229,36 +229,56 @@ cdef object rowset_init(RowSet* rs, const int32_t[:, ::1] rows, bint seed):
     return (code, off, end, src, shift)
 
 
-cdef void rowsets_shifts(RowSet** sets, int nsets) noexcept:
+cdef inline bint single_code(int code) noexcept nogil:
+    """The row code admits one base, or only non-ACGT letters: a base array serves it."""
+    return code == 1 or code == 2 or code == 4 or code == 8 or code == 16
+
+
+cdef int rowsets_shifts(RowSet** sets, int nsets, int32_t* slot_of) noexcept:
     """Choose how each row gets its bit alignment: rows sharing (bases, offset mod 8) with
     another row read one shifted copy built per batch; a row alone shifts its own words
-    (two loads and two shifts, cheaper than building a copy for one reader)."""
+    (two loads and two shifts, cheaper than building a copy for one reader).
+
+    Numbers the derived arrays a batch needs (shifted copies, unions of several bases) in
+    ``slot_of[code * 8 + shift]`` (-1: none) and returns how many there are."""
     cdef int uses[256]
-    cdef int i, r, slot
+    cdef int i, r, slot, code, shift, n = 0
     for i in range(256):
         uses[i] = 0
+        slot_of[i] = -1
     for i in range(nsets):
         for r in range(sets[i].n):
             uses[sets[i].code[r] * 8 + (sets[i].off[r] & 7)] += 1
     for i in range(nsets):
         for r in range(sets[i].n):
-            slot = sets[i].code[r] * 8 + (sets[i].off[r] & 7)
-            sets[i].shift[r] = 0 if uses[slot] > 1 else sets[i].off[r] & 7
+            code = sets[i].code[r]
+            shift = sets[i].off[r] & 7
+            sets[i].shift[r] = 0 if uses[code * 8 + shift] > 1 else shift
+            if not single_code(code) and slot_of[code * 8] < 0:  # the union itself
+                slot_of[code * 8] = n
+                n += 1
+            if shift and sets[i].shift[r] == 0 and slot_of[code * 8 + shift] < 0:
+                slot_of[code * 8 + shift] = n
+                n += 1
+    return n
 
 
-cdef const uint64_t* code_words(const uint64_t* bw, uint64_t* srcbuf, int32_t* stamp,
-                                int32_t batch_no, int code, int shift, int nb) noexcept nogil:
+cdef const uint64_t* code_words(const uint64_t* bw, uint64_t* srcbuf, const int32_t* slot_of,
+                                int32_t* stamp, int32_t batch_no, int code, int shift,
+                                int nb) noexcept nogil:
     """The batch's words of the bases admitted by ``code``, advanced by ``shift`` (0-7)
-    bits: a base array, or an array of ``srcbuf`` built once per batch."""
+    bits: a base array, or a derived array of ``srcbuf`` built once per batch."""
     cdef int b, i, slot = code * 8 + shift
-    cdef uint64_t* u = srcbuf + slot * STRIDE
-    if shift == 0 and (code == 1 or code == 2 or code == 4 or code == 8 or code == 16):
+    cdef uint64_t* u
+    if shift == 0 and single_code(code):
         return bw + pm_ctz(code) * STRIDE
+    u = srcbuf + slot_of[slot] * STRIDE
     if stamp[slot] == batch_no:
         return u
     stamp[slot] = batch_no
     if shift:
-        pm_shift_copy(u, code_words(bw, srcbuf, stamp, batch_no, code, 0, nb), nb + 2, shift)
+        pm_shift_copy(u, code_words(bw, srcbuf, slot_of, stamp, batch_no, code, 0, nb), nb + 2,
+                      shift)
         return u
     for i in range(nb + 2):
         u[i] = 0
@@ -269,8 +289,9 @@ cdef const uint64_t* code_words(const uint64_t* bw, uint64_t* srcbuf, int32_t* s
     return u
 
 
-cdef void rowset_sources(RowSet* rs, const uint64_t* bw, uint64_t* srcbuf, int32_t* stamp,
-                         int32_t batch_no, int nb) noexcept nogil:
+cdef void rowset_sources(RowSet* rs, const uint64_t* bw, uint64_t* srcbuf,
+                         const int32_t* slot_of, int32_t* stamp, int32_t batch_no,
+                         int nb) noexcept nogil:
     """Point each row at the word whose bit t is the row's test for lane t of the batch's
     first block: an array advanced by ``offset mod 8`` bits, read ``offset div 8`` bytes
     past its entry for that block (x86 and other little-endian CPUs: bit i of a word is
@@ -279,7 +300,7 @@ cdef void rowset_sources(RowSet* rs, const uint64_t* bw, uint64_t* srcbuf, int32
     for r in range(rs.n):
         off = rs.off[r]
         shift = off & 7
-        rs.src[r] = (<const char*>code_words(bw, srcbuf, stamp, batch_no, rs.code[r],
+        rs.src[r] = (<const char*>code_words(bw, srcbuf, slot_of, stamp, batch_no, rs.code[r],
                                               0 if rs.shift[r] else shift, nb)
                      + 8 + (off - shift) // 8)
 
@@ -513,8 +534,8 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     cdef uint64_t* pacc = bw + 6 * STRIDE
     cdef uint64_t* masks_f = bw + 7 * STRIDE
     cdef uint64_t* masks_r = bw + 8 * STRIDE
-    # per (row code, bit shift): derived word arrays, stamped with the batch that built them
-    cdef uint64_t[::1] derived = np.empty(32 * 8 * STRIDE, dtype=np.uint64)
+    # per (row code, bit shift): the derived word array's number and the batch that built it
+    cdef int32_t[::1] slot_of = np.empty(32 * 8, dtype=np.int32)
     cdef int32_t[::1] stamps = np.full(32 * 8, -1, dtype=np.int32)
     cdef int32_t batch_no = 0
     cdef RowSet rows_pf, rows_pr, rows_sf, rows_sr
@@ -525,7 +546,8 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
     all_sets[1] = &rows_pr
     all_sets[2] = &rows_sf
     all_sets[3] = &rows_sr
-    rowsets_shifts(all_sets, 4)
+    cdef uint64_t[::1] derived = np.empty(
+        max(1, rowsets_shifts(all_sets, 4, &slot_of[0])) * STRIDE, dtype=np.uint64)
     for j in range(BATCH):
         ones[j] = ~(<uint64_t>0)
     cdef int64_t batch0 = 0
@@ -542,10 +564,14 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
             blk += nb
             batch_words(words, batch0, nb, bw)
             batch_no += 1
-            rowset_sources(&rows_pf, bw, &derived[0], &stamps[0], batch_no, nb)
-            rowset_sources(&rows_pr, bw, &derived[0], &stamps[0], batch_no, nb)
-            rowset_sources(&rows_sf, bw, &derived[0], &stamps[0], batch_no, nb)
-            rowset_sources(&rows_sr, bw, &derived[0], &stamps[0], batch_no, nb)
+            rowset_sources(&rows_pf, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
+                           nb)
+            rowset_sources(&rows_pr, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
+                           nb)
+            rowset_sources(&rows_sf, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
+                           nb)
+            rowset_sources(&rows_sr, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
+                           nb)
             batch_masks(&rows_pf, &rows_sf, ones, pacc, nb, masks_f)
             batch_masks(&rows_pr, &rows_sr, ones, pacc, nb, masks_r)
             for part in range(0, nb, 64):
