@@ -27,6 +27,9 @@ cdef extern from *:
                                    | (h & ~l & nn & q[5]) | (h & l & nn & q[6]) | (n & q[7]);
         return ~match & q[2];
     }
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    #error "the scan kernel reads bit streams at byte offsets: little-endian CPUs only"
+    #endif
     /* Candidate masks of a batch of blocks, four blocks per vector (one AVX2
        instruction in the AVX2 build, two SSE2 ones elsewhere). */
     typedef uint64_t pm_v4 __attribute__((vector_size(32), aligned(1), may_alias));
