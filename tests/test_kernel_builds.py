@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pmcore._kernels import pack, pack_py, scan, scan_py
+from pmcore.errors import InputError
 from pmcore.genome import GenomeStore, build_store
 from pmcore.offtarget import OffTargetSearch, Query, SiteLayout, scan_task
 
@@ -112,5 +113,15 @@ def test_cpu_cap_selects_build(monkeypatch, cap, allowed):
             if ok and b in allowed][0]
     assert name == best
     monkeypatch.setenv("PMCORE_CPU", "sse9")
-    with pytest.raises(ImportError, match="PMCORE_CPU"):
+    with pytest.raises(InputError, match="PMCORE_CPU"):
         kernels.scan_module()
+
+
+def test_bad_cpu_cap_is_a_clear_cli_error(monkeypatch, capsys):
+    from pmcore.cli._common import run
+    from pmcore.cli.main import cli
+
+    monkeypatch.setenv("PMCORE_CPU", "sse9")
+    assert run(cli, ["info"]) == 2
+    err = capsys.readouterr().err
+    assert "PMCORE_CPU" in err and "sse9" in err and "Traceback" not in err

@@ -1,7 +1,9 @@
 """Kernel selection: compiled Cython kernels or their pure-Python twins.
 
 Chosen once at import from ``PMCORE_IMPLEMENTATION`` (``cython``, the default, or
-``python``). ``pmcore info`` reports which is in use.
+``python``), and for the scan kernel the CPU build, capped by ``PMCORE_CPU``. ``pmcore
+info`` reports which is in use. A bad value is an :class:`~pmcore.errors.InputError`
+(the CLI's one-line error and exit code 2).
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 import importlib
 import os
 
+from .errors import InputError
+
 _REQUESTED = os.environ.get("PMCORE_IMPLEMENTATION", "cython").strip().lower()
 if _REQUESTED not in ("cython", "python"):
-    raise ImportError(f"PMCORE_IMPLEMENTATION must be 'cython' or 'python', not {_REQUESTED!r}")
+    raise InputError(f"environment variable PMCORE_IMPLEMENTATION must be 'cython' or "
+                     f"'python', not {_REQUESTED!r}")
 
 IMPLEMENTATION = _REQUESTED
 
@@ -31,7 +36,8 @@ def scan_module():
 
     cap = os.environ.get("PMCORE_CPU", "").strip().lower() or _BUILDS[-1]
     if cap not in _BUILDS:
-        raise ImportError(f"PMCORE_CPU must be one of {', '.join(_BUILDS)}, not {cap!r}")
+        raise InputError(f"environment variable PMCORE_CPU must be one of "
+                         f"{', '.join(_BUILDS)}, not {cap!r}")
     runs = {"generic": True, "popcnt": scan.cpu_has_popcnt(), "avx2": scan.cpu_has_avx2(),
             "avx512": scan.cpu_has_avx512()}
     for build in reversed(_BUILDS[1:_BUILDS.index(cap) + 1]):
