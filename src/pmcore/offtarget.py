@@ -107,19 +107,19 @@ def _strand_bit(layout: SiteLayout, strand: int, guide_strand_pos: int) -> int:
 
 
 def _pam_rows(layout: SiteLayout, strand: int) -> np.ndarray:
+    """Kernel rows of the PAM constraints: ``(window offset, allowed ACGT mask, non-ACGT
+    letter admitted)``."""
     rows = []
     for pos, code in enumerate(layout.pattern_window()):
         if code == "N":
             continue
         if strand == 1:
             code = complement_code(code)
-        allowed = IUPAC[code]
-        single = "ACGT".index(allowed) if len(allowed) == 1 else -1
-        rows.append((_strand_bit(layout, strand, pos), code_mask(code), int(len(allowed) > 1),
-                     single))
+        rows.append((_strand_bit(layout, strand, pos), code_mask(code),
+                     int(len(IUPAC[code]) > 1)))
     if not rows:  # no constraint at all: every position is a candidate
-        rows.append((0, 15, 1, -1))
-    return np.array(rows, dtype=np.int32).reshape(-1, 4)
+        rows.append((0, 15, 1))
+    return np.array(rows, dtype=np.int32).reshape(-1, 3)
 
 
 def _query_words(layout: SiteLayout, q: Query) -> tuple[np.ndarray, bool]:
@@ -284,11 +284,11 @@ def seed_rows(plan: _Plan, qwords: np.ndarray, qmax: np.ndarray, strand: int) ->
     """Kernel rows of the seed filter of a query batch on one strand: a candidate anchor
     survives when, for some term, every row admits the genome base at ``anchor + offset``.
 
-    Rows are ``(offset, allowed ACGT mask, non-ACGT admitted, single base or -1, last row
-    of its term)``. An empty array means "no filter" (too many queries, or a query whose
-    limit leaves no exact part).
+    Rows are ``(offset, allowed ACGT mask, non-ACGT admitted, last row of its term)``. An
+    empty array means "no filter" (too many queries, or a query whose limit leaves no
+    exact part).
     """
-    none = np.zeros((0, 5), dtype=np.int32)
+    none = np.zeros((0, 4), dtype=np.int32)
     if len(qmax) > SEED_MAX_QUERIES:
         return none
     rows = []
@@ -302,12 +302,10 @@ def seed_rows(plan: _Plan, qwords: np.ndarray, qmax: np.ndarray, strand: int) ->
             for i, b in enumerate(pos):
                 allowed = sum(1 << j for j, slot in enumerate((QW_A, QW_C, QW_G, QW_T))
                               if w[slot] >> b & 1)
-                deg = w[QW_DEG] >> b & 1
-                single = (allowed.bit_length() - 1) if allowed in (1, 2, 4, 8) and not deg else -1
-                rows.append((b + shift, allowed, deg, single, int(i == len(pos) - 1)))
+                rows.append((b + shift, allowed, w[QW_DEG] >> b & 1, int(i == len(pos) - 1)))
     if len(rows) > SEED_MAX_ROWS:
         return none
-    return np.array(rows, dtype=np.int32).reshape(-1, 5)
+    return np.array(rows, dtype=np.int32).reshape(-1, 4)
 
 
 # --------------------------------------------------------------------------- execution
@@ -351,7 +349,7 @@ def scan_task(store, contig, lo, hi, plan: _Plan, qwords, qgeneral, qmax,
     if seed_filter:
         seed_f, seed_r = plan.seed_rows(qwords, qmax)
     else:
-        seed_f = seed_r = np.zeros((0, 5), dtype=np.int32)
+        seed_f = seed_r = np.zeros((0, 4), dtype=np.int32)
     pos = lo
     while pos < hi:
         out = [np.empty(capacity, dt) for dt in (np.int32, np.int64, np.int8, np.int8, np.int8,

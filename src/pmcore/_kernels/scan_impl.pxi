@@ -210,9 +210,9 @@ cdef struct RowSet:
 
 
 cdef object rowset_init(RowSet* rs, const int32_t[:, ::1] rows, bint seed):
-    """Fill ``rs`` from rows ``(offset, allowed mask, non-ACGT admitted, single base,
-    [last of term])`` (PAM rows form one term); returns the arrays it points into, which
-    the caller keeps alive."""
+    """Fill ``rs`` from rows ``(offset, allowed mask, non-ACGT admitted, [last of term])``
+    (PAM rows form one term); returns the arrays it points into, which the caller keeps
+    alive."""
     cdef Py_ssize_t r, n = rows.shape[0]
     cdef int32_t[::1] code = np.empty(n + 1, dtype=np.int32)
     cdef int32_t[::1] off = np.empty(n + 1, dtype=np.int32)
@@ -222,7 +222,7 @@ cdef object rowset_init(RowSet* rs, const int32_t[:, ::1] rows, bint seed):
     for r in range(n):
         off[r] = rows[r, 0]
         code[r] = rows[r, 1] | (16 if rows[r, 2] else 0)
-        end[r] = <uint8_t>(rows[r, 4] if seed else r == n - 1)
+        end[r] = <uint8_t>(rows[r, 3] if seed else r == n - 1)
     rs.n = <int>n
     rs.code = &code[0]
     rs.off = &off[0]

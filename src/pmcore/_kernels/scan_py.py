@@ -21,7 +21,7 @@ def _word_at(blocks, pos: int, plane: int) -> int:
 
 def _pam_bits(blocks, p0, pam) -> int:
     acc = M64
-    for k, allowed, deg, _single in pam:
+    for k, allowed, deg in pam:
         h, l, n = (_word_at(blocks, p0 + int(k), p) for p in range(3))
         m = 0
         if allowed & 1:
@@ -44,7 +44,7 @@ def _seed_ok(blocks, s, rows) -> bool:
     if len(rows) == 0:
         return True
     ok = True
-    for k, allowed, deg, _single, last in rows:
+    for k, allowed, deg, last in rows:
         if ok:
             h, l, n = (_word_at(blocks, s + int(k), p) & 1 for p in range(3))
             base = (h << 1) | l
