@@ -118,35 +118,24 @@ cdef extern from *:
         for (; j < n; j++) m |= (uint64_t)((a[j] | b[j]) != 0) << j;
         return m;
     }
-    static int pm_cpu_has_avx512(void) {
+    static int pm_cpu_level(void) {
+        /* the kernel builds this CPU runs: 0 generic, 1 POPCNT, 2 AVX2, 3 AVX-512F
+           (each level needs the ones below it) */
+        int level = 0;
     #if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")
-               && __builtin_cpu_supports("popcnt");
-    #else
-        return 0;
+        if (__builtin_cpu_supports("popcnt")) {
+            level = 1;
+            if (__builtin_cpu_supports("avx2")) {
+                level = 2;
+                if (__builtin_cpu_supports("avx512f")) level = 3;
+            }
+        }
     #endif
-    }
-    static int pm_cpu_has_avx2(void) {
-    #if defined(__x86_64__) || defined(__i386__)
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-    #else
-        return 0;
-    #endif
-    }
-    static int pm_cpu_has_popcnt(void) {
-    #if defined(__x86_64__) || defined(__i386__)
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("popcnt");
-    #else
-        return 0;
-    #endif
+        return level;
     }
     """
-    int pm_cpu_has_popcnt() noexcept nogil
-    int pm_cpu_has_avx2() noexcept nogil
-    int pm_cpu_has_avx512() noexcept nogil
+    int pm_cpu_level() noexcept nogil
     uint64_t pm_busy(const uint64_t* a, const uint64_t* b, int n) noexcept nogil
     void pm_base_words(uint64_t* bw, const uint64_t* planes, long n, long stride) noexcept nogil
     void pm_terms(uint64_t* out, const uint64_t* start, const char** srcs,
@@ -567,163 +556,161 @@ def scan_range(const uint64_t[:, ::1] blocks, int64_t lo, int64_t hi,
             blk += nb
             batch_words(words, batch0, nb, bw)
             batch_no += 1
-            rowset_sources(&rows_pf, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
-                           nb)
-            rowset_sources(&rows_pr, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
-                           nb)
-            rowset_sources(&rows_sf, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
-                           nb)
-            rowset_sources(&rows_sr, bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
-                           nb)
+            for b in range(4):
+                rowset_sources(all_sets[b], bw, &derived[0], &slot_of[0], &stamps[0], batch_no,
+                               nb)
             batch_masks(&rows_pf, &rows_sf, ones, pacc, nb, masks_f)
             batch_masks(&rows_pr, &rows_sr, ones, pacc, nb, masks_r)
-            for part in range(0, nb, 64):
-                if full:
+            # visit the blocks with a candidate on either strand, 64 blocks' flags at a time
+            part = 0
+            busy = pm_busy(masks_f, masks_r, min(nb, 64))
+            while True:
+                while busy == 0 and part + 64 < nb:
+                    part += 64
+                    busy = pm_busy(masks_f + part, masks_r + part, min(nb - part, 64))
+                if busy == 0:
                     break
-                # blocks of this part with a candidate on either strand
-                busy = pm_busy(masks_f + part, masks_r + part, min(nb - part, 64))
-                while busy:
-                    j = part + pm_ctz(busy)
-                    busy &= busy - 1
-                    p0 = (batch0 + j) * 64
-                    lowmask = ~(<uint64_t>0)
-                    if p0 < lo:
-                        lowmask &= ~(<uint64_t>0) << (lo - p0)
-                    if p0 + 64 > hi:
-                        lowmask &= ((<uint64_t>1) << (hi - p0)) - 1
-                    cf = masks_f[j] & lowmask
-                    cr = masks_r[j] & lowmask
-                    if (cf | cr) == 0:
-                        continue
-                    if cap - nh < 128 * per_anchor:
-                        # not enough room for a whole block: find the first anchor to redo
-                        next_anchor = p0 + pm_ctz(cf | cr)
-                        full = True
-                        break
-                    for b in range(3):
-                        pw_cur[b] = words[(batch0 + j) * NPLANES + b]
-                        pw_nxt[b] = words[(batch0 + j + 1) * NPLANES + b]
-                    for strand in range(2):
-                        cand = cf if strand == 0 else cr
-                        if nq > 0 and pm_popcount(cand) >= (DENSE_MIN_SIMPLE if simple
-                                                             else DENSE_MIN_BULGE):
-                            for b in range(5):
-                                bw_prv[b] = bw[b * STRIDE + j]
-                                bw_cur[b] = bw[b * STRIDE + j + 1]
-                                bw_nxt[b] = bw[b * STRIDE + j + 2]
-                            cand = dense_filter(bw_prv, bw_cur, bw_nxt, cand, strand, nq,
-                                                &qk[0, 0, 0], &qc[0, 0, 0], &qn[0, 0], qm, groups,
-                                                max_shift)
-                        while cand:
-                            t = pm_ctz(cand)
-                            cand &= cand - 1
-                            s = p0 + t
-                            if simple:
-                                if s < x_lo or s > x_hi:
-                                    continue
-                                # the window lies in this block and the next: shift it out of
-                                # the planes already in registers
-                                if t == 0:
-                                    h0 = pw_cur[0]
-                                    l0 = pw_cur[1]
-                                    n0 = pw_cur[2]
-                                else:
-                                    h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
-                                    l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
-                                    n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
-                                if not any_general:  # the usual case: A/C/G/T guides only
-                                    for qi in range(nq):
-                                        q = qbase + (qi * 2 + strand) * qstride
-                                        x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
-                                        cnt = pm_popcount(x0)
-                                        if cnt <= qm[qi]:
-                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                                      out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                                      cnt)
-                                else:
-                                    for qi in range(nq):
-                                        q = qbase + (qi * 2 + strand) * qstride
-                                        x0 = mism_bits(h0, l0, n0, q, qg[qi])
-                                        cnt = pm_popcount(x0)
-                                        if cnt <= qm[qi]:
-                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                                      out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                                      cnt)
+                j = part + pm_ctz(busy)
+                busy &= busy - 1
+                p0 = (batch0 + j) * 64
+                lowmask = ~(<uint64_t>0)
+                if p0 < lo:
+                    lowmask &= ~(<uint64_t>0) << (lo - p0)
+                if p0 + 64 > hi:
+                    lowmask &= ((<uint64_t>1) << (hi - p0)) - 1
+                cf = masks_f[j] & lowmask
+                cr = masks_r[j] & lowmask
+                if (cf | cr) == 0:
+                    continue
+                if cap - nh < 128 * per_anchor:
+                    # not enough room for a whole block: find the first anchor to redo
+                    next_anchor = p0 + pm_ctz(cf | cr)
+                    full = True
+                    break
+                for b in range(3):
+                    pw_cur[b] = words[(batch0 + j) * NPLANES + b]
+                    pw_nxt[b] = words[(batch0 + j + 1) * NPLANES + b]
+                for strand in range(2):
+                    cand = cf if strand == 0 else cr
+                    if nq > 0 and pm_popcount(cand) >= (DENSE_MIN_SIMPLE if simple
+                                                         else DENSE_MIN_BULGE):
+                        for b in range(5):
+                            bw_prv[b] = bw[b * STRIDE + j]
+                            bw_cur[b] = bw[b * STRIDE + j + 1]
+                            bw_nxt[b] = bw[b * STRIDE + j + 2]
+                        cand = dense_filter(bw_prv, bw_cur, bw_nxt, cand, strand, nq,
+                                            &qk[0, 0, 0], &qc[0, 0, 0], &qn[0, 0], qm, groups,
+                                            max_shift)
+                    while cand:
+                        t = pm_ctz(cand)
+                        cand &= cand - 1
+                        s = p0 + t
+                        if simple:
+                            if s < x_lo or s > x_hi:
                                 continue
-                            # one window read serves every query and shift
-                            wh = word_at(words, s - max_shift, PLANE_HI)
-                            wl = word_at(words, s - max_shift, PLANE_LO)
-                            wn = word_at(words, s - max_shift, PLANE_N)
-                            h0 = wh >> max_shift
-                            l0 = wl >> max_shift
-                            n0 = wn >> max_shift
-                            # groups of this strand whose site fits the contig at this anchor,
-                            # with their shifted windows: the same for every guide
-                            nvalid = 0
-                            for g in range(ng):
-                                if gp[g * 9 + 0] != strand:
+                            # the window lies in this block and the next: shift it out of
+                            # the planes already in registers
+                            if t == 0:
+                                h0 = pw_cur[0]
+                                l0 = pw_cur[1]
+                                n0 = pw_cur[2]
+                            else:
+                                h0 = (pw_cur[0] >> t) | (pw_nxt[0] << (64 - t))
+                                l0 = (pw_cur[1] >> t) | (pw_nxt[1] << (64 - t))
+                                n0 = (pw_cur[2] >> t) | (pw_nxt[2] << (64 - t))
+                            if not any_general:  # the usual case: A/C/G/T guides only
+                                for qi in range(nq):
+                                    q = qbase + (qi * 2 + strand) * qstride
+                                    x0 = ((h0 ^ q[QW_HI]) | (l0 ^ q[QW_LO]) | n0) & q[QW_CARE]
+                                    cnt = pm_popcount(x0)
+                                    if cnt <= qm[qi]:
+                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                  cnt)
+                            else:
+                                for qi in range(nq):
+                                    q = qbase + (qi * 2 + strand) * qstride
+                                    x0 = mism_bits(h0, l0, n0, q, qg[qi])
+                                    cnt = pm_popcount(x0)
+                                    if cnt <= qm[qi]:
+                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                  cnt)
+                            continue
+                        # one window read serves every query and shift
+                        wh = word_at(words, s - max_shift, PLANE_HI)
+                        wl = word_at(words, s - max_shift, PLANE_LO)
+                        wn = word_at(words, s - max_shift, PLANE_N)
+                        h0 = wh >> max_shift
+                        l0 = wl >> max_shift
+                        n0 = wn >> max_shift
+                        # groups of this strand whose site fits the contig at this anchor,
+                        # with their shifted windows: the same for every guide
+                        nvalid = 0
+                        for g in range(ng):
+                            if gp[g * 9 + 0] != strand:
+                                continue
+                            if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
+                                continue
+                            sh = max_shift + gp[g * 9 + 3]
+                            vg[nvalid] = <int32_t>g
+                            vh[nvalid] = wh >> sh
+                            vl[nvalid] = wl >> sh
+                            vn[nvalid] = wn >> sh
+                            nvalid += 1
+                        for qi in range(nq):
+                            q = qbase + (qi * 2 + strand) * qstride
+                            general = qg[qi]
+                            m = qm[qi]
+                            x0 = mism_bits(h0, l0, n0, q, general)
+                            for k in range(nvalid):
+                                g = vg[k]
+                                gtype = gp[g * 9 + 1]
+                                if gtype == 0:
+                                    cnt = pm_popcount(x0)
+                                    if cnt <= m:
+                                        nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                                  out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
+                                                  cnt)
                                     continue
-                                if s + gp[g * 9 + 6] < cstart or s + gp[g * 9 + 7] > cend:
+                                xd = mism_bits(vh[k], vl[k], vn[k], q, general)
+                                # every protospacer position is counted in one of the two
+                                # windows, so positions mismatched in both bound the count
+                                if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
                                     continue
-                                sh = max_shift + gp[g * 9 + 3]
-                                vg[nvalid] = <int32_t>g
-                                vh[nvalid] = wh >> sh
-                                vl[nvalid] = wl >> sh
-                                vn[nvalid] = wn >> sh
-                                nvalid += 1
-                            for qi in range(nq):
-                                q = qbase + (qi * 2 + strand) * qstride
-                                general = qg[qi]
-                                m = qm[qi]
-                                x0 = mism_bits(h0, l0, n0, q, general)
-                                for k in range(nvalid):
-                                    g = vg[k]
-                                    gtype = gp[g * 9 + 1]
-                                    if gtype == 0:
-                                        cnt = pm_popcount(x0)
-                                        if cnt <= m:
-                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                                      out_bpos, out_mm, nh, qi, s, strand, 0, 0, -1,
-                                                      cnt)
+                                best = 1000
+                                best_v = -1
+                                for v in range(gp[g * 9 + 4], gp[g * 9 + 5]):
+                                    cnt = pm_popcount(xd & vm[v * 3 + 0]) + pm_popcount(x0 & vm[v * 3 + 1])
+                                    if cnt > m:
                                         continue
-                                    xd = mism_bits(vh[k], vl[k], vn[k], q, general)
-                                    # every protospacer position is counted in one of the two
-                                    # windows, so positions mismatched in both bound the count
-                                    if pm_popcount(xd & x0 & vm[gp[g * 9 + 4] * 3 + 2]) > m + gp[g * 9 + 8]:
-                                        continue
-                                    best = 1000
-                                    best_v = -1
-                                    for v in range(gp[g * 9 + 4], gp[g * 9 + 5]):
-                                        cnt = pm_popcount(xd & vm[v * 3 + 0]) + pm_popcount(x0 & vm[v * 3 + 1])
-                                        if cnt > m:
-                                            continue
-                                        if all_placements:
-                                            nh = emit(out_q, out_pos, out_strand, out_type, out_size,
-                                                      out_bpos, out_mm, nh, qi, s, strand, gtype,
-                                                      gp[g * 9 + 2], vp[v], cnt)
-                                        elif cnt < best:
-                                            best = cnt
-                                            best_v = v
-                                    if best_v >= 0:
+                                    if all_placements:
                                         nh = emit(out_q, out_pos, out_strand, out_type, out_size,
                                                   out_bpos, out_mm, nh, qi, s, strand, gtype,
-                                                  gp[g * 9 + 2], vp[best_v], best)
+                                                  gp[g * 9 + 2], vp[v], cnt)
+                                    elif cnt < best:
+                                        best = cnt
+                                        best_v = v
+                                if best_v >= 0:
+                                    nh = emit(out_q, out_pos, out_strand, out_type, out_size,
+                                              out_bpos, out_mm, nh, qi, s, strand, gtype,
+                                              gp[g * 9 + 2], vp[best_v], best)
     return nh, next_anchor
 
 
 def cpu_has_popcnt():
     """True when this CPU executes the POPCNT instruction."""
-    return bool(pm_cpu_has_popcnt())
+    return pm_cpu_level() >= 1
 
 
 def cpu_has_avx2():
     """True when this CPU executes AVX2 (and POPCNT) instructions."""
-    return bool(pm_cpu_has_avx2())
+    return pm_cpu_level() >= 2
 
 
 def cpu_has_avx512():
     """True when this CPU executes AVX-512F (and AVX2, POPCNT) instructions."""
-    return bool(pm_cpu_has_avx512())
+    return pm_cpu_level() >= 3
 
 
 def stream_pass(const uint64_t[:, ::1] blocks):
