@@ -1,21 +1,20 @@
 """The engine on the real genomes in ../shared/data against a vectorised brute force.
 
-The reference counts, for every genome position and strand, the mismatches of the guide
-against the window with numpy (letter by letter, upper-cased, non-ACGT letters always
-mismatched), and checks the PAM the same way. Skips when the data folder is absent.
+The reference is the literal model of tests/_reference.py (Cas-OFFinder's letter rules,
+each bulge placement its own pattern/query pair) with the comparison at every genome
+position and strand done by numpy. Skips when the data folder is absent.
 """
 
 from __future__ import annotations
 
 import gzip
 
+import _reference as ref
 import numpy as np
 import pytest
 
 from pmcore.genome import GenomeStore, build_store
 from pmcore.offtarget import OffTargetSearch, Query, SiteLayout
-
-COMP = bytes.maketrans(b"ACGT", b"TGCA")
 
 
 def read_fasta(path, limit=None):
@@ -34,37 +33,35 @@ def read_fasta(path, limit=None):
     return genome
 
 
-def brute_force(seq: str, guide: str, pam: str, max_mm: int):
-    """Sites (start, strand, mismatches) of guide+PAM, 3' PAM of A/C/G/T/N/R codes; a
-    non-ACGT genome letter fails a fixed PAM base, passes N/R, and is a mismatch in the
-    protospacer."""
-    s = np.frombuffer(seq.upper().encode(), dtype=np.uint8)
-    w = len(guide) + len(pam)
-    n = len(s) - w + 1
-    if n <= 0:
-        return set()
-    degenerate = b"NRYKMSWBDHV"
-    allowed = {"N": b"ACGT" + degenerate, "R": b"AG" + degenerate, "G": b"G", "A": b"A"}
-    site = (guide + pam).encode()
-    codes = {"+": (site, pam), "-": (site.translate(COMP)[::-1], pam[::-1])}
+def placements_brute_force(genome: dict, query: str, pattern: str, max_mm: int, max_dna: int,
+                           max_rna: int) -> set:
+    """Every accepted placement (chrom, start, end, strand, type, size, pos, mismatches):
+    the literal model of tests/_reference.py (each bulge placement its own pattern/query
+    pair, Cas-OFFinder letter rules), vectorised over genome positions with numpy."""
+    rejects = {c: np.array([ref.rejects(c, chr(b)) if chr(b) in "ACGTNRYKMSWBDHV" else True
+                            for b in range(256)]) for c in ref.SETS}
     out = set()
-    for strand, (query, pam_codes) in codes.items():
-        ok = np.ones(n, dtype=bool)
-        mm = np.zeros(n, dtype=np.int16)
-        pam_at = range(len(guide), w) if strand == "+" else range(len(pam))
-        for k, qc in enumerate(query):
-            col = s[k:k + n]
-            if k in pam_at:
-                code = pam_codes[k - pam_at.start]
-                accepted = allowed[code]
-                if strand == "-":  # complement the accepted letters
-                    accepted = bytes(accepted).translate(COMP)
-                ok &= np.isin(col, np.frombuffer(accepted, np.uint8))
-            else:
-                mm += col != qc
-        for start in np.flatnonzero(ok & (mm <= max_mm)):
-            out.add((int(start), strand, int(mm[start])))
+    for btype, bsize, bpos, pat, qry in ref.variants(pattern, query, 20, 3, max_dna, max_rna):
+        for strand, p_s, q_s in (("+", pat, qry), ("-", ref.revcomp(pat), ref.revcomp(qry))):
+            w = len(p_s)
+            for chrom, seq in genome.items():
+                s = np.frombuffer(seq.upper().encode(), dtype=np.uint8)
+                n = len(s) - w + 1
+                if n <= 0:
+                    continue
+                ok = np.ones(n, dtype=bool)
+                mm = np.zeros(n, dtype=np.int16)
+                for k, (pc, qc) in enumerate(zip(p_s, q_s)):
+                    col = s[k:k + n]
+                    if pc != "N":
+                        ok &= ~rejects[pc][col]
+                    if qc != "N":
+                        mm += rejects[qc][col]
+                for start in np.flatnonzero(ok & (mm <= max_mm)):
+                    out.add((chrom, int(start), int(start) + w, strand, btype, bsize, bpos,
+                             int(mm[start])))
     return out
+
 
 
 CASES = [
@@ -98,42 +95,12 @@ def test_real_genome_against_brute_force(shared_data, tmp_path, name, limit, pam
             for q, c, s, st, m in zip(*(batch.column(k).to_pylist() for k in
                                         ("query_id", "chrom", "start", "strand", "mismatches"))):
                 got[int(q[1:])].add((c, s, st, m))
+    pattern = SiteLayout(20, pam, 3).pattern_window()
     for i, g in enumerate(guides):
-        exp = {(c, s, st, m) for c, seq in genome.items() for s, st, m in brute_force(seq, g, pam, mm)}
+        exp = {(c, s, st, m) for c, s, _, st, _, _, _, m
+               in placements_brute_force(genome, g + "N" * len(pam), pattern, mm, 0, 0)}
         assert got[i] == exp
     assert sum(len(v) for v in got.values()) > 0
-
-
-def placements_brute_force(genome: dict, query: str, pattern: str, max_mm: int, max_dna: int,
-                           max_rna: int) -> set:
-    """Every accepted placement (chrom, start, end, strand, type, size, pos, mismatches):
-    the literal model of tests/_reference.py (each bulge placement its own pattern/query
-    pair, Cas-OFFinder letter rules), vectorised over genome positions with numpy."""
-    import _reference as ref
-
-    rejects = {c: np.array([ref.rejects(c, chr(b)) if chr(b) in "ACGTNRYKMSWBDHV" else True
-                            for b in range(256)]) for c in ref.SETS}
-    out = set()
-    for btype, bsize, bpos, pat, qry in ref.variants(pattern, query, 20, 3, max_dna, max_rna):
-        for strand, p_s, q_s in (("+", pat, qry), ("-", ref.revcomp(pat), ref.revcomp(qry))):
-            w = len(p_s)
-            for chrom, seq in genome.items():
-                s = np.frombuffer(seq.upper().encode(), dtype=np.uint8)
-                n = len(s) - w + 1
-                if n <= 0:
-                    continue
-                ok = np.ones(n, dtype=bool)
-                mm = np.zeros(n, dtype=np.int16)
-                for k, (pc, qc) in enumerate(zip(p_s, q_s)):
-                    col = s[k:k + n]
-                    if pc != "N":
-                        ok &= ~rejects[pc][col]
-                    if qc != "N":
-                        mm += rejects[qc][col]
-                for start in np.flatnonzero(ok & (mm <= max_mm)):
-                    out.add((chrom, int(start), int(start) + w, strand, btype, bsize, bpos,
-                             int(mm[start])))
-    return out
 
 
 BULGE_CASES = [
